@@ -1,0 +1,1 @@
+"""The leaf-health model: metadata, preprocessing and runtimes. Never imports boto3."""

@@ -1,0 +1,116 @@
+"""Load a model directory once and classify preprocessed batches with LiteRT or Keras."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from PIL import Image
+
+from model.metadata import TFLITE_FILE, ModelDirError, ModelMetadata, file_sha256, read_metadata
+from model.preprocess import to_input
+
+Runtime = Literal["litert", "keras"]
+RUNTIMES: tuple[str, ...] = ("litert", "keras")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+    top_k: tuple[tuple[str, float], ...]
+    model_version: str
+
+
+class Backend(Protocol):
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Return the (N, classes) softmax output for an (N, H, W, 3) float32 batch."""
+
+
+class LiteRTBackend:
+    """LiteRT interpreter with tensors allocated once; not thread-safe, one per container."""
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input, batch)
+        self._interpreter.invoke()
+        return np.array(self._interpreter.get_tensor(self._output))
+
+
+class KerasBackend:
+    """The same model through Keras/TensorFlow (build stage and MODEL_RUNTIME=keras images)."""
+
+    def __init__(self, path: Path) -> None:
+        if path.suffix == ".h5":
+            import tf_keras  # Keras 2 API: legacy HDF5 files
+
+            self._model = tf_keras.models.load_model(path, compile=False)
+        else:
+            import keras
+
+            self._model = keras.saving.load_model(path, compile=False, safe_mode=True)
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model(batch, training=False))
+
+
+class Classifier:
+    """One typed method does the work: an RGB image in, a Prediction out."""
+
+    def __init__(self, meta: ModelMetadata, backend: Backend, top_k: int = 3) -> None:
+        self.meta = meta
+        self._backend = backend
+        self._top_k = max(1, min(top_k, len(meta.labels)))
+
+    @property
+    def model_version(self) -> str:
+        return self.meta.model_version
+
+    def classify(self, image: Image.Image) -> Prediction:
+        probs = self._backend.probabilities(to_input(image, self.meta))[0]
+        if probs.shape != (len(self.meta.labels),):
+            raise ModelDirError(
+                f"model output has shape {probs.shape}, metadata lists {len(self.meta.labels)} labels"
+            )
+        order = np.argsort(probs)[::-1][: self._top_k]
+        top = tuple((self.meta.labels[i], round(float(probs[i]), 6)) for i in order)
+        return Prediction(label=top[0][0], confidence=top[0][1], top_k=top, model_version=self.model_version)
+
+
+def load_classifier(
+    model_dir: Path, runtime: str = "litert", threads: int | None = None, top_k: int = 3, verify: bool = False
+) -> Classifier:
+    """Read metadata and load the chosen runtime; errors say which file or setting is wrong."""
+    meta = read_metadata(model_dir)
+    if runtime == "litert":
+        path = model_dir / TFLITE_FILE
+        if not path.is_file():
+            raise ModelDirError(f"{path} not found")
+        if verify and file_sha256(path) != meta.sha256:
+            raise ModelDirError(f"{path} does not match the sha256 in metadata.json")
+        backend: Backend = LiteRTBackend(path, threads or default_threads())
+    elif runtime == "keras":
+        if not meta.keras_file or not (model_dir / meta.keras_file).is_file():
+            raise ModelDirError(f"{model_dir} has no Keras model file for MODEL_RUNTIME=keras")
+        backend = KerasBackend(model_dir / meta.keras_file)
+    else:
+        raise ModelDirError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    return Classifier(meta, backend, top_k=top_k)
+
+
+def default_threads() -> int:
+    """Threads for the vCPUs this container actually has (Lambda scales vCPUs with memory)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
