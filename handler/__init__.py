@@ -1,0 +1,1 @@
+"""Leaf diagnosis on upload: the Lambda function."""

@@ -1,0 +1,76 @@
+"""All configuration, read once from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from handler.errors import ConfigError
+
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "demo"
+SINKS = ("dynamodb", "s3-metadata", "both")
+RUNTIMES = ("litert", "keras")
+
+
+@dataclass(frozen=True)
+class Settings:
+    image_prefix: str = "garden-images/"
+    result_sink: str = "dynamodb"
+    table_name: str | None = None
+    model_dir: Path = BUNDLED_MODEL_DIR
+    model_runtime: str = "litert"
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    top_k: int = 3
+    images_bucket: str | None = None
+
+    @property
+    def writes_table(self) -> bool:
+        return self.result_sink in ("dynamodb", "both")
+
+    @property
+    def writes_metadata(self) -> bool:
+        return self.result_sink in ("s3-metadata", "both")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Build settings from the environment; the error names the bad variable."""
+        sink = env.get("RESULT_SINK", cls.result_sink).strip().lower()
+        if sink not in SINKS:
+            raise ConfigError(f"RESULT_SINK must be one of {', '.join(SINKS)}; got {sink!r}")
+        runtime = env.get("MODEL_RUNTIME", cls.model_runtime).strip().lower()
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"MODEL_RUNTIME must be one of {', '.join(RUNTIMES)}; got {runtime!r}")
+        table = env.get("TABLE_NAME", "").strip() or None
+        if sink in ("dynamodb", "both") and not table:
+            raise ConfigError(f"TABLE_NAME is required when RESULT_SINK={sink}")
+        prefix = env.get("IMAGE_PREFIX", cls.image_prefix)
+        if prefix.startswith("/"):
+            raise ConfigError(f"IMAGE_PREFIX must not start with '/'; got {prefix!r}")
+        model_dir = Path(env.get("MODEL_DIR", "") or BUNDLED_MODEL_DIR)
+        return cls(
+            image_prefix=prefix,
+            result_sink=sink,
+            table_name=table,
+            model_dir=model_dir,
+            model_runtime=runtime,
+            max_image_bytes=_positive_int(env, "MAX_IMAGE_BYTES", cls.max_image_bytes),
+            max_image_pixels=_positive_int(env, "MAX_IMAGE_PIXELS", cls.max_image_pixels),
+            top_k=_positive_int(env, "TOP_K", cls.top_k),
+            images_bucket=env.get("IMAGES_BUCKET", "").strip() or None,
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a positive integer; got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer; got {raw!r}")
+    return value

@@ -1,0 +1,21 @@
+"""Domain errors. They become rejected records or HTTP codes only at the edge."""
+
+
+class ConfigError(Exception):
+    """An environment variable is missing or invalid."""
+
+
+class ImageRejected(Exception):
+    """The object is not an image we can diagnose; retrying will not help."""
+
+
+class ObjectGone(Exception):
+    """The object was deleted or replaced before we could read the version the event named."""
+
+
+class TransientError(Exception):
+    """A dependency failed in a way a retry may fix (throttling, 5xx, timeout)."""
+
+
+class UnknownEvent(Exception):
+    """The event matches none of the shapes this function accepts."""

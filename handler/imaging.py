@@ -1,0 +1,78 @@
+"""Decode untrusted image bytes into an RGB Pillow image, safely and cheaply."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
+
+from handler.errors import ImageRejected
+
+# Formats a phone or a web app uploads. TIFF, PSD, FITS and friends are refused:
+# they add parser surface and nobody photographs a leaf in them. MPO (multi-picture phone
+# photos) has no entry of its own: the JPEG opener recognises it.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+_WHITE = (255, 255, 255)
+
+
+def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Image.Image:
+    """Open, size-check, draft-decode, EXIF-rotate and convert to RGB; ImageRejected says why not."""
+    if not data:
+        raise ImageRejected("empty object (0 bytes)")
+    image = _open(data)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+    if image.format in ("JPEG", "MPO"):
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= the model's input on both sides.
+        side = max(target)
+        image.draft("RGB", (side, side))
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageRejected(f"{image.format} image data is corrupt or truncated: {exc}") from exc
+    return to_rgb(_upright(image))
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit right after; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise ImageRejected(f"not a supported image; accepted formats: {', '.join(ALLOWED_FORMATS)}") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"image dimensions exceed the safety limit: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected(f"image header is corrupt: {exc}") from exc
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation (phones store portrait photos sideways)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        # A mangled EXIF block should not cost us the photo; keep the stored orientation.
+        return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is flattened onto white."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit greyscale: scale to 8 bits instead of letting Pillow clip at 255.
+        pixels = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if pixels.max(initial=0) > 255 else 255.0
+        grey = np.clip(pixels * (255.0 / peak), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _WHITE + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

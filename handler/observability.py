@@ -1,0 +1,28 @@
+"""Powertools logger, metrics and tracer: one instance each per container."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "leaf-diagnosis")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LeafDiagnosis")
+
+# A skipped-only invocation (our own write-back, an S3 test event) has no metrics: that is normal.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+@contextmanager
+def span(name: str) -> Iterator[Any]:
+    """An X-Ray subsegment (a no-op outside Lambda, where the tracer is disabled)."""
+    with tracer.provider.in_subsegment(f"## {name}") as subsegment:
+        yield subsegment

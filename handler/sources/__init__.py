@@ -1,0 +1,1 @@
+"""One module per event source; each recognises its own raw events and parses them."""

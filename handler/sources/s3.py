@@ -1,0 +1,82 @@
+"""S3 event notifications (direct or unwrapped from SQS/SNS): recognise, parse, decode keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One object an event says was created."""
+
+    bucket: str
+    key: str
+    etag: str | None = None
+    version_id: str | None = None
+    size: int | None = None
+    sequencer: str | None = None
+    event_name: str = "ObjectCreated:Put"
+    event_time: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record we could not parse; reported, never retried."""
+
+    index: int
+    reason: str
+
+
+def decode_s3_key(raw: str) -> str:
+    """S3 event keys arrive form-encoded: '+' is a space, '%2B' a plus, UTF-8 percent-escapes."""
+    return unquote_plus(raw, encoding="utf-8", errors="strict")
+
+
+def is_notification(event: Mapping[str, Any]) -> bool:
+    """True for {"Records": [...]} where every record comes from aws:s3."""
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:s3" for r in records)
+    )
+
+
+def is_test_event(event: Mapping[str, Any]) -> bool:
+    """S3 sends {"Event": "s3:TestEvent"} once when a notification configuration is saved."""
+    return event.get("Event") == "s3:TestEvent" and event.get("Service") == "Amazon S3"
+
+
+def parse_notification(event: Mapping[str, Any]) -> list[ObjectRef | BadRecord]:
+    """Every ObjectCreated record becomes an ObjectRef; malformed ones become BadRecord."""
+    parsed: list[ObjectRef | BadRecord] = []
+    for index, record in enumerate(event["Records"]):
+        try:
+            parsed.append(_parse_record(record))
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            parsed.append(BadRecord(index=index, reason=f"malformed S3 record: {exc!r}"))
+    return parsed
+
+
+def _parse_record(record: Mapping[str, Any]) -> ObjectRef:
+    event_name = str(record["eventName"])
+    s3 = record["s3"]
+    obj = s3["object"]
+    size = obj.get("size")
+    return ObjectRef(
+        bucket=str(s3["bucket"]["name"]),
+        key=decode_s3_key(str(obj["key"])),
+        etag=obj.get("eTag") or obj.get("etag") or None,
+        version_id=obj.get("versionId") or None,
+        size=int(size) if size is not None else None,
+        sequencer=obj.get("sequencer") or None,
+        event_name=event_name,
+        event_time=record.get("eventTime"),
+    )
