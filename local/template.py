@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,27 +11,30 @@ import yaml
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that keeps CloudFormation short tags (!Ref, !Sub, ...) as {'Tag': value}."""
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that knows CloudFormation's short-form intrinsic functions (!Ref, !Sub, ...)."""
 
 
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+def _intrinsic(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
-    return {name: value}
+    if tag_suffix in ("Ref", "Condition"):
+        return {tag_suffix: value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)  # !GetAtt Resource.Attribute
+    return {f"Fn::{tag_suffix}": value}
 
 
-_CfnLoader.add_multi_constructor("!", _tag)
+CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    """Short tags become their long forms (!Ref X -> {"Ref": "X"}); a fresh copy on every call."""
+    return json.loads(json.dumps(yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)))  # noqa: S506
 
 
 def table_key_schema(path: Path = TEMPLATE) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

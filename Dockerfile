@@ -1,0 +1,52 @@
+# The leaf-diagnosis Lambda image, built by `sam build`. Each RUN is a command that also runs outside
+# Docker, so CI checks the same steps:
+#   model - take (later: build) the model directory
+#   deps  - layer/resolve.py: the pinned runtime set as Lambda-platform wheels, measured
+#   final - the Lambda base image with that set, handler/, model/*.py and the model directory
+
+# The base image is multi-arch; PYTHON_TAG=3.12-arm64 or 3.12-x86_64 pins one architecture.
+ARG PYTHON_TAG=3.12
+# litert ships LiteRT only. keras adds TensorFlow (about 1 GB more) for MODEL_RUNTIME=keras in the
+# template; the two settings must match.
+ARG MODEL_RUNTIME=litert
+
+FROM public.ecr.aws/lambda/python:${PYTHON_TAG} AS model
+WORKDIR /build
+COPY model/ model/
+# Where the model comes from, inside the build context (only model/ is sent, see .dockerignore).
+ARG MODEL_SOURCE=model/demo
+# ==== MODEL BUILD STEP ==========================================================================
+# When `python -m model.build` lands, build or convert the model here instead, e.g.
+#   RUN pip install tensorflow-cpu==<the pin in requirements-dev.txt> \
+#    && python -m model.build --source "$MODEL_SOURCE" --out /build/model-dir
+# Until then MODEL_SOURCE must be an already built directory; the final stage loads and checks it.
+RUN test -f "$MODEL_SOURCE/metadata.json" \
+    || { echo "MODEL_SOURCE=$MODEL_SOURCE has no metadata.json: it is not a built model directory" >&2; exit 1; } \
+ && cp -r "$MODEL_SOURCE" /build/model-dir
+# ================================================================================================
+
+FROM public.ecr.aws/lambda/python:${PYTHON_TAG} AS deps
+ARG MODEL_RUNTIME
+WORKDIR /build
+# requirements-dev.txt holds the TensorFlow pin that MODEL_RUNTIME=keras adds.
+COPY layer/ layer/
+COPY requirements-dev.txt .
+# `uname -m` is this stage's own architecture (x86_64 or aarch64): the one the image is built for.
+RUN python layer/resolve.py --arch "$(uname -m)" --python 3.12 --runtime "$MODEL_RUNTIME" --out /opt/layer
+
+FROM public.ecr.aws/lambda/python:${PYTHON_TAG}
+ARG MODEL_RUNTIME
+# Third-party packages come only from the resolved set, exactly as resolve.py measured it.
+COPY --from=deps /opt/layer/ ${LAMBDA_TASK_ROOT}/
+COPY handler/ ${LAMBDA_TASK_ROOT}/handler/
+COPY model/*.py ${LAMBDA_TASK_ROOT}/model/
+COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/demo/
+ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/demo \
+    MODEL_RUNTIME=${MODEL_RUNTIME}
+# Precompile our code (/var/task is read-only when the function runs), then load the model once with
+# the shipped packages, which also checks model.tflite against the sha256 in metadata.json.
+RUN python -m compileall -q --invalidation-mode unchecked-hash handler model \
+ && python -c 'import os; from pathlib import Path; from model.runtime import load_classifier; \
+c = load_classifier(Path(os.environ["MODEL_DIR"]), os.environ["MODEL_RUNTIME"], verify=True); \
+print("model", c.meta.name, c.model_version, "loads with", os.environ["MODEL_RUNTIME"])'
+CMD ["handler.app.lambda_handler"]

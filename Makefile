@@ -1,0 +1,50 @@
+# Two commands on a fresh clone: `make demo` runs the main job, `make test` runs the tests.
+# Both create .venv at the repo root and install what they need (pip shows its progress).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EVENT ?= events/s3-put.json
+
+.PHONY: demo invoke test model deploy-check clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Demo: the Lambda runtime set plus moto's server; no TensorFlow.
+$(VENV)/.demo-deps: layer/requirements.txt requirements-local.txt | $(PY)
+	$(PY) -m pip install --progress-bar on -r layer/requirements.txt -r requirements-local.txt
+	touch $@
+
+# Tests: everything, including TensorFlow for the Keras runtime and model building.
+$(VENV)/.test-deps: requirements-dev.txt layer/requirements.txt requirements-local.txt | $(PY)
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
+	touch $@ $(VENV)/.demo-deps
+
+demo: $(VENV)/.demo-deps
+	$(PY) -m local.demo
+
+invoke: $(VENV)/.demo-deps
+	$(PY) -m local.invoke $(EVENT)
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest
+
+model: $(VENV)/.test-deps
+	$(PY) -m model.train_demo
+
+# The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
+DEPLOY_VENV := .venv-deploy
+$(DEPLOY_VENV)/.deps: requirements-deploy.txt
+	PYENV_VERSION=3.12.1 python3.12 -m venv $(DEPLOY_VENV) || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --progress-bar on -r requirements-deploy.txt
+	touch $@
+
+deploy-check: $(DEPLOY_VENV)/.deps
+	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(DEPLOY_VENV)/bin/sam validate
+	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint
+	$(DEPLOY_VENV)/bin/python layer/resolve.py --arch x86_64 --python 3.12 --out build/layer-x86_64
+	$(DEPLOY_VENV)/bin/python layer/resolve.py --arch aarch64 --python 3.12 --out build/layer-aarch64
+
+clean:
+	rm -rf $(VENV) $(DEPLOY_VENV) build .pytest_cache

@@ -1,0 +1,456 @@
+"""The SAM template's security and reliability properties, read from template.yaml itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+
+from tests.deploy.project_files import ROOT, load_template
+
+PREFIX = "garden-images/"
+SINKS = ("dynamodb", "s3-metadata", "both")
+# Actions that AWS only grants on Resource "*" (no resource-level permissions exist for them).
+STAR_ONLY_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "cloudwatch:PutMetricData",
+}
+ENV_NAMES = set(
+    "IMAGE_PREFIX TABLE_NAME RESULT_SINK MODEL_DIR MODEL_RUNTIME MAX_IMAGE_BYTES MAX_IMAGE_PIXELS TOP_K "
+    "POWERTOOLS_SERVICE_NAME POWERTOOLS_METRICS_NAMESPACE POWERTOOLS_LOG_LEVEL IMAGES_BUCKET".split()
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def the_function(template: dict[str, Any]) -> dict[str, Any]:
+    (function,) = resources_of_type(template, "AWS::Serverless::Function").values()
+    return function
+
+
+def function_name(template: dict[str, Any]) -> str:
+    (name,) = resources_of_type(template, "AWS::Serverless::Function")
+    return name
+
+
+def condition_is_true(template: dict[str, Any], name: str, params: dict[str, str]) -> bool:
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            fn, arg = next(iter(node.items()))
+            if fn == "Ref":
+                return params.get(arg, template["Parameters"].get(arg, {}).get("Default"))
+            if fn == "Condition":
+                return evaluate(template["Conditions"][arg])
+            if fn == "Fn::Equals":
+                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
+            if fn == "Fn::Or":
+                return any(evaluate(item) for item in arg)
+            if fn == "Fn::And":
+                return all(evaluate(item) for item in arg)
+            if fn == "Fn::Not":
+                return not evaluate(arg[0])
+        return node
+
+    return bool(evaluate(template["Conditions"][name]))
+
+
+def resolve_ifs(template: dict[str, Any], node: Any, params: dict[str, str]) -> Any:
+    """Pick the Fn::If branches these parameters select and drop AWS::NoValue, as CloudFormation does."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            branch = when_true if condition_is_true(template, name, params) else when_false
+            return resolve_ifs(template, branch, params)
+        return {key: resolve_ifs(template, value, params) for key, value in node.items()}
+    if isinstance(node, list):
+        items = [resolve_ifs(template, item, params) for item in node]
+        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
+    return node
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: dict[str, Any], sink: str) -> list[dict[str, Any]]:
+    """The Allow statements the function's role holds when deployed with ResultSink=sink."""
+    role_ref = the_function(template)["Properties"]["Role"]
+    role = template["Resources"][role_ref["Fn::GetAtt"][0]]
+    policies = resolve_ifs(template, role["Properties"]["Policies"], {"ResultSink": sink})
+    return [
+        st for policy in policies for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"
+    ]
+
+
+def statements_for(statements: list[dict[str, Any]], service: str) -> list[dict[str, Any]]:
+    return [st for st in statements if any(a.startswith(service + ":") for a in as_list(st["Action"]))]
+
+
+def names_in(node: Any) -> set[str]:
+    """Logical ids a node refers to through Ref, Fn::GetAtt or ${...} in Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value.split(".")[0])
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+                if isinstance(value, list):
+                    found |= names_in(value[1])
+            found |= names_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= names_in(item)
+    return found
+
+
+# ---------------------------------------------------------------- the upload trigger
+
+
+def notifications(template: dict[str, Any]) -> list[dict[str, Any]]:
+    bucket = template["Resources"]["ImagesBucket"]["Properties"]
+    return bucket["NotificationConfiguration"]["LambdaConfigurations"]
+
+
+def test_uploads_trigger_the_function_but_copies_do_not(template):
+    events = sorted(n["Event"] for n in notifications(template))
+    assert events == [
+        "s3:ObjectCreated:CompleteMultipartUpload",
+        "s3:ObjectCreated:Post",
+        "s3:ObjectCreated:Put",
+    ]
+    assert all(
+        n["Function"] == {"Fn::GetAtt": [function_name(template), "Arn"]} for n in notifications(template)
+    )
+
+
+def test_every_notification_filters_on_the_prefix_and_nothing_else(template):
+    for notification in notifications(template):
+        assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": PREFIX}]
+
+
+def test_recursive_loops_are_terminated(template):
+    assert the_function(template)["Properties"]["RecursiveLoop"] == "Terminate"
+
+
+def test_the_prefix_is_the_same_in_trigger_permissions_and_environment(template):
+    assert the_function(template)["Properties"]["Environment"]["Variables"]["IMAGE_PREFIX"] == PREFIX
+    for statement in statements_for(role_statements(template, "both"), "s3"):
+        for resource in as_list(statement["Resource"]):
+            assert resource["Fn::Sub"].endswith(f"/{PREFIX}*")
+
+
+def test_no_circular_dependency_between_resources(template):
+    graph = {
+        name: (names_in(res.get("Properties", {})) | set(as_list(res.get("DependsOn", []))))
+        & set(template["Resources"])
+        for name, res in template["Resources"].items()
+    }
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        assert name not in visiting, f"circular dependency: {' -> '.join([*visiting, name])}"
+        if name in done:
+            return
+        visiting.append(name)
+        for dependency in graph[name]:
+            visit(dependency)
+        visiting.pop()
+        done.add(name)
+
+    for name in graph:
+        visit(name)
+
+
+def test_s3_may_invoke_the_function_only_from_the_images_bucket(template):
+    permission = template["Resources"]["ImagesBucketInvokePermission"]["Properties"]
+    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert permission["Principal"] == "s3.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "ImagesBucketInvokePermission" in as_list(template["Resources"]["ImagesBucket"]["DependsOn"])
+
+
+# ---------------------------------------------------------------- data at rest
+
+
+def test_bucket_blocks_all_public_access(template):
+    block = template["Resources"]["ImagesBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+    )
+
+
+def test_bucket_encrypts_with_sse_s3(template):
+    rules = template["Resources"]["ImagesBucket"]["Properties"]["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert [rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules] == ["AES256"]
+
+
+def test_bucket_refuses_requests_without_tls(template):
+    (policy,) = resources_of_type(template, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "ImagesBucket"}
+    denies = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Deny"]
+    assert any(
+        st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and st["Action"] == "s3:*"
+        and {"Fn::GetAtt": ["ImagesBucket", "Arn"]} in st["Resource"]
+        and {"Fn::Sub": "${ImagesBucket.Arn}/*"} in st["Resource"]
+        for st in denies
+    )
+
+
+def test_table_is_keyed_by_image_on_demand_with_point_in_time_recovery(template):
+    table = template["Resources"]["DiagnosisTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "image", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "image", "AttributeType": "S"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_function_uses_only_the_role_written_in_the_template(template):
+    properties = the_function(template)["Properties"]
+    assert properties["Role"] == {"Fn::GetAtt": ["DiagnosisFunctionRole", "Arn"]}
+    assert "Policies" not in properties  # SAM would add managed policies next to the role
+    assert "ManagedPolicyArns" not in template["Resources"]["DiagnosisFunctionRole"]["Properties"]
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_s3_access_is_limited_to_image_objects(template, sink):
+    statements = statements_for(role_statements(template, sink), "s3")
+    actions = {action for st in statements for action in as_list(st["Action"])}
+    expected = {"s3:GetObject", "s3:GetObjectVersion"}
+    assert actions == (expected | {"s3:PutObject"} if sink in ("s3-metadata", "both") else expected)
+    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    for statement in statements:
+        assert as_list(statement["Resource"]) == [
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/{PREFIX}*"}
+        ]
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_dynamodb_access_is_limited_to_the_table(template, sink):
+    statements = statements_for(role_statements(template, sink), "dynamodb")
+    if sink == "s3-metadata":
+        assert statements == []
+        return
+    actions = {action for st in statements for action in as_list(st["Action"])}
+    assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert all(as_list(st["Resource"]) == [{"Fn::GetAtt": ["DiagnosisTable", "Arn"]}] for st in statements)
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_only_star_only_actions_have_resource_star(template, sink):
+    for statement in role_statements(template, sink):
+        actions = as_list(statement["Action"])
+        assert not any("*" in action for action in actions), statement
+        if "*" in as_list(statement["Resource"]):
+            assert set(actions) <= STAR_ONLY_ACTIONS, statement
+
+
+def test_tracing_is_active(template):
+    assert the_function(template)["Properties"]["Tracing"] == "Active"
+    assert template["Resources"]["DiagnosisApi"]["Properties"]["TracingEnabled"] is True
+    xray = {
+        a for st in statements_for(role_statements(template, "both"), "xray") for a in as_list(st["Action"])
+    }
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= xray
+
+
+# ---------------------------------------------------------------- failures, alarms, logs
+
+
+def test_failed_async_events_go_to_an_sqs_queue_after_bounded_retries(template):
+    config = the_function(template)["Properties"]["EventInvokeConfig"]
+    assert 0 <= config["MaximumRetryAttempts"] <= 2
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 21600
+    on_failure = config["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    queue = on_failure["Destination"]["Fn::GetAtt"][0]
+    assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    sends = statements_for(role_statements(template, "both"), "sqs")
+    assert [(st["Action"], st["Resource"]) for st in sends] == [
+        ("sqs:SendMessage", {"Fn::GetAtt": [queue, "Arn"]})
+    ]
+
+
+def test_alarms_watch_function_errors_and_the_failure_queue(template):
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    queue = the_function(template)["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    queue_name = {"Fn::GetAtt": [queue["Destination"]["Fn::GetAtt"][0], "QueueName"]}
+    watched = {
+        (
+            a["Properties"]["Namespace"],
+            a["Properties"]["MetricName"],
+            json.dumps(a["Properties"]["Dimensions"]),
+        )
+        for a in alarms
+        if a["Properties"].get("AlarmActions")
+    }
+    assert (
+        "AWS/Lambda",
+        "Errors",
+        json.dumps([{"Name": "FunctionName", "Value": {"Ref": function_name(template)}}]),
+    ) in watched
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        json.dumps([{"Name": "QueueName", "Value": queue_name}]),
+    ) in watched
+
+
+def test_logs_go_to_a_log_group_with_retention(template):
+    log_group = the_function(template)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert template["Resources"][log_group]["Properties"]["RetentionInDays"]
+    logs = statements_for(role_statements(template, "both"), "logs")
+    assert logs and all(st["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]} for st in logs)
+
+
+# ---------------------------------------------------------------- function and API
+
+
+def test_function_is_a_container_image_built_from_the_dockerfile(template):
+    function = the_function(template)
+    assert function["Properties"]["PackageType"] == "Image"
+    assert {"Dockerfile", "DockerContext", "DockerTag"} <= set(function["Metadata"])
+    assert set(template["Parameters"]["Architecture"]["AllowedValues"]) == {"x86_64", "arm64"}
+    for name in ("MemorySize", "Timeout"):
+        assert function["Properties"][name] == {"Ref": name}
+    assert function["Properties"]["Architectures"] == [{"Ref": "Architecture"}]
+
+
+def test_function_gets_every_configuration_variable(template):
+    variables = the_function(template)["Properties"]["Environment"]["Variables"]
+    assert set(variables) == ENV_NAMES
+    assert variables["RESULT_SINK"] == {"Ref": "ResultSink"}
+    assert set(template["Parameters"]["ResultSink"]["AllowedValues"]) == set(SINKS)
+    assert variables["TABLE_NAME"] == {"Ref": "DiagnosisTable"}
+    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]
+    assert variables["IMAGES_BUCKET"] == bucket_name
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "leaf-diagnosis"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "LeafDiagnosis"
+
+
+API_ROUTES = {
+    ("/Diagnosis/prediction", "post"): True,
+    ("/diagnoses", "post"): True,
+    ("/diagnoses/{key+}", "get"): True,
+    ("/docs", "get"): False,
+    ("/openapi.json", "get"): False,
+}  # route -> needs auth
+
+
+def test_api_routes_and_their_auth(template):
+    paths = template["Resources"]["DiagnosisApi"]["Properties"]["DefinitionBody"]["paths"]
+    routes = {(path, method): operation for path, item in paths.items() for method, operation in item.items()}
+    assert set(routes) == set(API_ROUTES)
+    for route, needs_auth in API_ROUTES.items():
+        operation = routes[route]
+        uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+        assert f"${{{function_name(template)}.Arn}}" in uri
+        for auth, scheme in (("AWS_IAM", "sigv4"), ("API_KEY", "api_key")):
+            security = resolve_ifs(template, operation["security"], {"ApiAuth": auth})
+            assert security == ([{scheme: []}] if needs_auth else []), (route, auth)
+    assert template["Parameters"]["ApiAuth"]["Default"] == "AWS_IAM"
+
+
+def test_api_key_mode_has_a_usage_plan(template):
+    plans = resources_of_type(template, "AWS::ApiGateway::UsagePlan")
+    assert [plan["Condition"] for plan in plans.values()] == ["UseApiKey"]
+    assert condition_is_true(template, "UseApiKey", {"ApiAuth": "API_KEY"})
+    assert not condition_is_true(template, "UseApiKey", {"ApiAuth": "AWS_IAM"})
+
+
+def test_api_accepts_binary_images_and_throttles(template):
+    api = template["Resources"]["DiagnosisApi"]["Properties"]
+    # CloudFormation escapes "/" as "~1" in media types.
+    assert {"image~1*", "multipart~1form-data"} <= set(api["BinaryMediaTypes"])
+    (setting,) = api["MethodSettings"]
+    assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
+    assert setting["ThrottlingRateLimit"] and setting["ThrottlingBurstLimit"]
+
+
+def test_outputs_name_bucket_table_and_api_url(template):
+    outputs = template["Outputs"]
+    assert outputs["ImagesBucketName"]["Value"] == {"Ref": "ImagesBucket"}
+    assert outputs["DiagnosisTableName"]["Value"] == {"Ref": "DiagnosisTable"}
+    url = outputs["ApiUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${DiagnosisApi}.execute-api.${AWS::Region}.")
+    assert url.endswith(f"/{template['Resources']['DiagnosisApi']['Properties']['StageName']}/")
+
+
+def test_samconfig_deploys_without_questions_beyond_the_guided_ones():
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))["default"]
+    assert config["global"]["parameters"]["stack_name"]
+    assert config["global"]["parameters"]["region"] == "us-east-1"
+    deploy = config["deploy"]["parameters"]
+    assert "CAPABILITY_IAM" in deploy["capabilities"]
+    assert deploy["resolve_image_repos"] is True
+    assert deploy["confirm_changeset"] is True
+
+
+# ---------------------------------------------------------------- the SAM transform
+
+
+@pytest.mark.parametrize("params", [{}, {"ApiAuth": "API_KEY", "ResultSink": "s3-metadata"}])
+def test_sam_translator_transforms_the_template(monkeypatch, params):
+    transform = pytest.importorskip(
+        "samtranslator.translator.transform", reason="aws-sam-translator: run in .venv-deploy"
+    ).transform
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            raise AssertionError("the template should name no managed policies")
+
+    template = load_template()
+    # `sam build` fills ImageUri in the built template; the translator insists on one.
+    the_function(template)["Properties"]["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/leaf:v1"
+    cfn = transform(template, params, NoManagedPolicies())
+
+    function = cfn["Resources"][function_name(template)]
+    assert function["Type"] == "AWS::Lambda::Function"
+    assert function["Properties"]["PackageType"] == "Image"
+    assert function["Properties"]["RecursiveLoop"] == "Terminate"
+    assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+    (invoke_config,) = resources_of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedEventsQueue", "Arn"]
+    }
+    (stage,) = resources_of_type(cfn, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    (api,) = resources_of_type(cfn, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["Body"]["x-amazon-apigateway-binary-media-types"] == [
+        "image/*",
+        "multipart/form-data",
+    ]
+    assert cfn["Resources"]["ApiUsagePlan"]["Properties"]["ApiStages"][0]["Stage"] == {"Ref": stage_id(cfn)}
+
+
+def stage_id(cfn: dict[str, Any]) -> str:
+    (name,) = resources_of_type(cfn, "AWS::ApiGateway::Stage")
+    return name
