@@ -37,8 +37,11 @@ def use_local_credentials(endpoint: str) -> None:
 @contextmanager
 def moto_server(port: int = 0) -> Iterator[str]:
     """Start moto's threaded HTTP server on loopback and yield its endpoint URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request is noise here
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

@@ -47,7 +47,7 @@ def configure(verbose: bool) -> None:
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
     os.environ.setdefault("RESULT_SINK", "both")
     if not verbose:
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 

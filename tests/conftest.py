@@ -1,0 +1,47 @@
+"""Shared fixtures: real images in, and the network blocked for unit tests by default."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+SHARED = ROOT.parent / "shared" / "data" / "plantnet"
+REAL_PHOTO = SHARED / "sample_leaf.jpg"
+# Seeds far from the training range: leaves the demo model has never seen.
+UNSEEN_SEED = 500_000
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach AWS: fake credentials, fixed region, no endpoint unless a test sets one."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def leaf_jpeg() -> Callable[..., bytes]:
+    """JPEG bytes of a synthetic leaf of known condition."""
+    from model.synthetic import make_leaf
+
+    def make(label_index: int, seed: int = UNSEEN_SEED, size: tuple[int, int] = (320, 320), quality: int = 90) -> bytes:
+        buffer = io.BytesIO()
+        make_leaf(label_index, seed=seed + label_index, size=size).save(buffer, format="JPEG", quality=quality)
+        return buffer.getvalue()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_photo() -> bytes:
+    if not REAL_PHOTO.is_file():
+        pytest.skip(f"{REAL_PHOTO} not present (../shared sits beside the clone in CI)")
+    return REAL_PHOTO.read_bytes()
+
