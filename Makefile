@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke test model deploy-check clean
+.PHONY: demo invoke test model deploy-check runtime-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,19 @@ deploy-check: $(DEPLOY_VENV)/.deps
 	$(DEPLOY_VENV)/bin/python layer/resolve.py --arch x86_64 --python 3.12 --out build/layer-x86_64
 	$(DEPLOY_VENV)/bin/python layer/resolve.py --arch aarch64 --python 3.12 --out build/layer-aarch64
 
+# The end-to-end tests with only the image's runtime set importable (TensorFlow absent), on Python 3.12.
+RUNTIME_VENV := .venv-runtime
+ARCH := $(shell uname -m)
+$(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
+	PYENV_VERSION=3.12.1 python3.12 -m venv $(RUNTIME_VENV) || $(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --progress-bar on -r requirements-runtime-test.txt
+	touch $@
+
+runtime-test: $(RUNTIME_VENV)/.deps
+	$(RUNTIME_VENV)/bin/python layer/resolve.py --arch $(ARCH) \
+	  --python $$($(RUNTIME_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	  --out build/runtime-$(ARCH)
+	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
+
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) build .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache
