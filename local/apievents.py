@@ -123,3 +123,25 @@ def proxy_event(
             "protocol": "HTTP/1.1",
         },
     }
+
+
+def object_named(event: dict[str, Any]) -> str | None:
+    """The S3 key an API event names (JSON key/url, or the GET path), for seeding local objects."""
+    import json
+
+    from handler.api.s3_urls import NotAnS3Url, parse_s3_url
+
+    if event.get("httpMethod") == "GET" and (event.get("pathParameters") or {}).get("key"):
+        return event["pathParameters"]["key"]
+    try:
+        body = json.loads(event.get("body") or "") if not event.get("isBase64Encoded") else {}
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("key"), str):
+        return body["key"]
+    try:
+        return parse_s3_url(body["url"]).key if isinstance(body.get("url"), str) else None
+    except NotAnS3Url:
+        return None
