@@ -17,6 +17,7 @@ from handler.api.errors import (
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
+from handler.config import Settings
 from handler.container import Container
 from handler.errors import ImageRejected, TransientError
 from handler.sources.s3 import ObjectRef
@@ -31,7 +32,10 @@ class DiagnosisApi:
 
     def __init__(self, container: Container) -> None:
         self._container = container
-        self._settings = container.settings
+
+    @property
+    def _settings(self) -> Settings:
+        return self._container.settings
 
     def classify_upload(self, upload: ImageUpload) -> dict[str, Any]:
         """Diagnose bytes sent in the request; nothing is stored (there is no S3 object to key it by)."""

@@ -40,10 +40,12 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
     """The API on this container's model and clients."""
     app = APIGatewayRestResolver(enable_validation=True)
     api = DiagnosisApi(container)
-    limit = container.settings.max_image_bytes
+
+    def limit() -> int:
+        return container.settings.max_image_bytes
 
     def content_type() -> str | None:
-        return app.current_event.get_header_value("content-type", case_sensitive=False)
+        return app.current_event.headers.get("content-type")  # case-insensitive in Powertools v3
 
     def body() -> bytes:
         event = app.current_event
@@ -56,7 +58,7 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
         tags=["diagnosis"],
     )
     def seed_prediction() -> Prediction:
-        return api.classify_upload(read_upload(content_type(), body(), limit))  # type: ignore[return-value]
+        return api.classify_upload(read_upload(content_type(), body(), limit()))  # type: ignore[return-value]
 
     @app.post(
         "/diagnoses",
@@ -71,7 +73,7 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
         tags=["diagnosis"],
     )
     def diagnose() -> Diagnosis:
-        request = read_diagnosis_request(content_type(), body(), limit)
+        request = read_diagnosis_request(content_type(), body(), limit())
         if isinstance(request, ImageUpload):
             return api.classify_upload(request)  # type: ignore[return-value]
         return api.diagnose_object(api.locate(request))  # type: ignore[return-value]
