@@ -25,7 +25,6 @@ import requests
 DEFAULT_API = os.environ.get("LEAF_API_URL", "http://127.0.0.1:3000")
 # (connect, read): the model answers in well under a second; a cold Lambda may take a few.
 TIMEOUT = (5.0, 60.0)
-URL_SCHEMES = ("s3://", "https://", "http://")
 
 
 class ApiError(Exception):
@@ -35,7 +34,7 @@ class ApiError(Exception):
 def diagnose(target: str | Path, api: str = DEFAULT_API, *, session: requests.Session | None = None) -> dict[str, Any]:
     """Upload a local file, or name an S3 URL; return the diagnosis."""
     text = str(target)
-    if text.startswith(URL_SCHEMES):
+    if "://" in text and not Path(text).is_file():  # the API decides which URLs it takes
         return _call("POST", f"{api}/diagnoses", session, json={"url": text})
     path = Path(target)
     if not path.is_file():
