@@ -8,7 +8,16 @@ import sys
 import pytest
 
 from tests.conftest import EVENTS, REAL_PHOTO, ROOT
-from tests.local.test_commands import run
+
+KEEP_OUT = ("TABLE_NAME", "RESULT_SINK", "IMAGES_BUCKET")  # other tests' session settings
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in KEEP_OUT}
+
+
+def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize(
@@ -26,8 +35,7 @@ def test_invoke_runs_api_events_like_sam_local_invoke(event, expected):
 
 
 def test_local_api_serves_and_the_client_cli_diagnoses_through_it(real_photo):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK", "IMAGES_BUCKET")}
-    server = subprocess.Popen([sys.executable, "-m", "local.api", "--port", "0"], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "local.api", "--port", "0"], cwd=ROOT, env=clean_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = None
