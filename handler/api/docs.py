@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
+from handler.api.routes import STORED_ROUTE
 from handler.api.uploads import FIELD, IMAGE_TYPES
 
 TITLE = "Leaf diagnosis"
@@ -36,7 +37,6 @@ _OBJECT = {
         }
     }
 }
-STORED_ROUTE = "/diagnoses/.+"  # API Gateway's {key+}: a greedy key with slashes in it
 
 
 def openapi_document(app: APIGatewayRestResolver, base_path: str) -> dict[str, Any]:

@@ -10,15 +10,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler.api.diagnoses import DiagnosisApi
-from handler.api.docs import STORED_ROUTE, docs_html, openapi_document
 from handler.api.schemas import Diagnosis, Error, Prediction
-from handler.api.s3_urls import S3Location
-from handler.api.uploads import ImageUpload, read_diagnosis_request, read_upload, request_body
+from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_request, read_upload, request_body
 from handler.container import Container
 from handler.errors import TransientError
 from handler.observability import logger
 
 _STORED_PREFIX = "/diagnoses/"
+STORED_ROUTE = "/diagnoses/.+"  # API Gateway's {key+}: a greedy key with slashes in it
 
 
 def _responses(model: type, *codes: int) -> dict[int, Any]:
@@ -87,15 +86,18 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
     def stored_diagnosis() -> Diagnosis:
         # REST APIs deliver `path` still percent-encoded (pathParameters decoded): decode the key once.
         key = unquote(app.current_event.path[len(_STORED_PREFIX):], errors="strict")
-        api.check_key(key)
-        return api.stored_result(S3Location(bucket=container.settings.images_bucket or "", key=key))  # type: ignore[return-value]
+        return api.stored_result(api.locate(ObjectRequest(key=key)))  # type: ignore[return-value]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():  # noqa: ANN202 - no annotation: Powertools would try to build a schema for Response
+        from handler.api.docs import openapi_document  # Swagger UI's models cost ~150 ms: not at cold start
+
         return Response(200, "application/json", json.dumps(openapi_document(app, _base_path(app))))
 
     @app.get("/docs", include_in_schema=False)
     def docs():  # noqa: ANN202 - as above
+        from handler.api.docs import docs_html, openapi_document
+
         document = openapi_document(app, _base_path(app))
         if (app.current_event.query_string_parameters or {}).get("format") == "json":
             return Response(200, "application/json", json.dumps(document))

@@ -224,3 +224,8 @@ def test_base64_bodies_are_decoded_once(app, leaf_jpeg):
     assert base64.b64decode(event["body"])[:2] == b"\xff\xd8"
     status, body = call(app, event)
     assert status == 200 and body["label"] == LABELS[RUST]
+
+
+def test_a_key_that_is_not_utf8_percent_encoding_is_400(app):
+    status, body = call(app, with_path(api_event("api-get-diagnosis.json"), "/diagnoses/garden-images/%FF.jpg"))
+    assert status == 400 and "UTF-8" in body["message"]
