@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke test model deploy-check runtime-test clean
+.PHONY: demo invoke api test model deploy-check runtime-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(VENV)/.demo-deps
 
 invoke: $(VENV)/.demo-deps
 	$(PY) -m local.invoke $(EVENT)
+
+# The API on 127.0.0.1:3000 over the local S3/DynamoDB, the no-Docker `sam local start-api`.
+api: $(VENV)/.demo-deps
+	$(PY) -m local.api
 
 test: $(VENV)/.test-deps
 	$(PY) -m pytest

@@ -13,18 +13,21 @@ from handler.container import Container
 from handler.diagnose import Outcome
 from handler.errors import TransientError, UnknownEvent
 from handler.observability import logger, metrics, tracer
-from handler.sources import s3
+from handler.api.routes import make_resolver
+from handler.sources import api, s3
 from handler.sources.s3 import BadRecord, ObjectRef
 
 ACCEPTED_SHAPES = (
     'S3 notification {"Records": [{"eventSource": "aws:s3", ...}]}',
     'S3 test event {"Service": "Amazon S3", "Event": "s3:TestEvent"}',
+    'API Gateway REST proxy {"httpMethod": ..., "path": ..., "resource": ..., "requestContext": {...}}',
 )
 # Stop starting new records when less than this is left, so nothing is half-written.
 SAFETY_MARGIN_MS = 5_000
 
 container = Container(Settings.from_env())
 container.classifier  # noqa: B018 - load the model during init, where Lambda gives full CPU
+api_resolver = make_resolver(container)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,6 +39,8 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
         return {"status": "acknowledged", "event": "s3:TestEvent"}
     if s3.is_notification(event):
         return handle_notification(event, context)
+    if api.is_rest_proxy_event(event):
+        return api_resolver.resolve(event, context)
     raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(ACCEPTED_SHAPES))
 
 

@@ -19,8 +19,11 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
-from local.aws import DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
+from handler.sources.api import is_rest_proxy_event
+from local.apievents import object_named
+from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
 from local.context import LocalContext
 
 
@@ -47,6 +50,13 @@ def seed_objects(event: dict[str, Any]) -> dict[str, Any]:
     return seeded
 
 
+def _upload_event(bucket: str, key: str) -> dict[str, Any]:
+    """The S3 notification an upload of `key` would send (for seeding the objects API events name)."""
+    record = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+              "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}}}
+    return {"Records": [record]}
+
+
 def buckets_in(event: dict[str, Any]) -> set[str]:
     names = {r.get("s3", {}).get("bucket", {}).get("name") for r in event.get("Records", []) if isinstance(r, dict)}
     if event.get("Event") == "s3:TestEvent":
@@ -61,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text(encoding="utf-8"))
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
+    api_key = object_named(event) if is_rest_proxy_event(event) else None
     with ExitStack() as stack:
         if args.endpoint:
             use_local_credentials(args.endpoint)
@@ -71,13 +83,20 @@ def main(argv: list[str] | None = None) -> int:
             for i, bucket in enumerate(buckets):
                 create_resources(bucket=bucket, table=os.environ["TABLE_NAME"], queue=None, create_table=i == 0)
             event = seed_objects(event)
+            if api_key:
+                seed_objects(_upload_event(os.environ["IMAGES_BUCKET"], api_key))
         from handler.app import container, lambda_handler
+
+        if api_key and event["httpMethod"] == "GET" and not args.endpoint:
+            lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())  # a result to read
 
         try:
             response = lambda_handler(event, LocalContext())
         except Exception as exc:  # report it as the Lambda runtime would, then fail
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}, indent=2))
             return 1
+        if len(str(response.get("body") or "")) > 4000:  # the docs page: 1.7 MB of inlined Swagger UI
+            response = {**response, "body": response["body"][:300] + f"... ({len(response['body']):,} characters)"}
         print(json.dumps(response, indent=2, ensure_ascii=False))
         if container.table is not None:
             for item in response.get("results", []):

@@ -1,0 +1,131 @@
+"""What the API does: classify uploaded bytes, diagnose S3 objects, read stored results."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.api.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RequestEntityTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
+from handler.api.uploads import ImageUpload, ObjectRequest
+from handler.config import Settings
+from handler.container import Container
+from handler.errors import ImageRejected, TransientError
+from handler.sources.s3 import ObjectRef
+from handler.stores import CONFIDENCE_META, LABEL_META, MODEL_META, STATUS_META
+
+# Diagnoser.diagnose only looks at the ObjectCreated: prefix; this names where the request came from.
+API_EVENT_NAME = "ObjectCreated:ApiRequest"
+
+
+class DiagnosisApi:
+    """The API's work, on the container's one model and clients."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    @property
+    def _settings(self) -> Settings:
+        return self._container.settings
+
+    def classify_upload(self, upload: ImageUpload) -> dict[str, Any]:
+        """Diagnose bytes sent in the request; nothing is stored (there is no S3 object to key it by)."""
+        started = time.perf_counter()
+        try:
+            prediction = self._container.diagnoser.classify_bytes(upload.data)
+        except ImageRejected as exc:
+            raise UnsupportedMediaTypeError(f"not a usable image: {exc}") from exc
+        return {
+            "status": "ok",
+            "label": prediction.label,
+            "confidence": prediction.confidence,
+            "top_k": [{"label": label, "confidence": conf} for label, conf in prediction.top_k],
+            "model_version": prediction.model_version,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "stored": False,
+        }
+
+    def locate(self, request: ObjectRequest) -> S3Location:
+        """The object a {"key"} or {"url"} request names; 403 unless it is in our bucket and prefix."""
+        bucket = self._settings.images_bucket
+        if not bucket:
+            raise ForbiddenError("this deployment accepts no S3 objects: IMAGES_BUCKET is not set")
+        if request.key is not None:
+            location = S3Location(bucket=bucket, key=request.key)
+        else:
+            try:
+                location = parse_s3_url(request.url or "")
+            except NotAnS3Url as exc:
+                raise ForbiddenError(f"only S3 URLs of bucket {bucket} are accepted: {exc}") from exc
+        if location.bucket != bucket:
+            raise ForbiddenError(f"only objects in bucket {bucket} are accepted, not {location.bucket}")
+        self.check_key(location.key)
+        return location
+
+    def check_key(self, key: str) -> None:
+        prefix = self._settings.image_prefix
+        segments = key.split("/")
+        if not key.startswith(prefix) or "." in segments or ".." in segments:
+            raise ForbiddenError(f"only keys under {prefix!r} are accepted")
+
+    def diagnose_object(self, location: S3Location) -> dict[str, Any]:
+        """Diagnose an S3 object and store the result, exactly as its upload event would have."""
+        head = self._head(location)
+        size = int(head.get("ContentLength") or 0)
+        if size > self._settings.max_image_bytes:
+            raise RequestEntityTooLargeError(f"{location.uri} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
+        etag = (head.get("ETag") or "").strip('"') or None
+        ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, size=size, event_name=API_EVENT_NAME)
+        outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
+        if outcome.status == "ok" and outcome.record is not None:
+            return {**outcome.record.as_dict(), "stored": True}
+        if outcome.status == "rejected":
+            raise UnsupportedMediaTypeError(f"{location.uri} is not a usable image: {outcome.reason}")
+        if head.get("Metadata", {}).get(MODEL_META) == self._container.classifier.model_version:
+            # Already diagnosed by this model (its metadata says so): answer with the stored result.
+            return self.stored_result(location, head)
+        raise ConflictError(f"{location.uri} changed or was deleted while it was read; retry ({outcome.reason})")
+
+    def stored_result(self, location: S3Location, head: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The record stored for an object: the table's item, or the object's metadata without a table."""
+        table = self._container.table
+        if self._settings.writes_table and table is not None:
+            item = table.get(location.uri)
+            if item is None:
+                raise NotFoundError(f"no diagnosis stored for {location.uri}")
+            return {**item, "stored": True}
+        head = head or self._head(location)
+        meta = head.get("Metadata", {})
+        if MODEL_META not in meta:
+            raise NotFoundError(f"no diagnosis stored for {location.uri}")
+        confidence = meta.get(CONFIDENCE_META)
+        return {
+            "image": location.uri,
+            "status": meta.get(STATUS_META, "ok"),
+            "label": unquote(meta[LABEL_META]) if LABEL_META in meta else None,
+            "confidence": float(confidence) if confidence else None,
+            "model_version": meta[MODEL_META],
+            "stored": True,
+        }
+
+    def _head(self, location: S3Location) -> dict[str, Any]:
+        try:
+            return self._container.s3.head_object(Bucket=location.bucket, Key=location.key)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise NotFoundError(f"no object {location.uri}") from exc
+            if code in ("403", "AccessDenied"):
+                raise ForbiddenError(f"access denied to {location.uri}") from exc
+            raise TransientError(f"reading {location.uri} failed: {code or exc}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"reading {location.uri} failed: {exc}") from exc

@@ -1,0 +1,132 @@
+"""One Powertools resolver for every route; HTTP errors become JSON responses here, at the edge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from handler.api.diagnoses import DiagnosisApi
+from handler.api.schemas import Diagnosis, Error, Prediction
+from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_request, read_upload, request_body
+from handler.container import Container
+from handler.errors import TransientError
+from handler.observability import logger
+
+_STORED_PREFIX = "/diagnoses/"
+STORED_ROUTE = "/diagnoses/.+"  # API Gateway's {key+}: a greedy key with slashes in it
+
+
+def _responses(model: type, *codes: int) -> dict[int, Any]:
+    """The success shape and the errors a route can answer with, for the OpenAPI document."""
+    text = {
+        400: "malformed body, bad base64 or a missing field",
+        403: "foreign bucket, key outside the prefix, or not an S3 URL",
+        404: "no such object or stored result",
+        409: "the object changed while it was read",
+        413: "image over the size limit",
+        415: "not an image, or an unsupported Content-Type",
+        503: "a dependency failed; retry",
+    }
+    ok = {200: {"description": "the diagnosis", "content": {"application/json": {"model": model}}}}
+    return ok | {code: {"description": text[code], "content": {"application/json": {"model": Error}}} for code in codes}
+
+
+def make_resolver(container: Container) -> APIGatewayRestResolver:
+    """The API on this container's model and clients."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    api = DiagnosisApi(container)
+
+    def limit() -> int:
+        return container.settings.max_image_bytes
+
+    def content_type() -> str | None:
+        return app.current_event.headers.get("content-type")  # case-insensitive in Powertools v3
+
+    def body() -> bytes:
+        event = app.current_event
+        return request_body(event.body, bool(event.is_base64_encoded))
+
+    @app.post(
+        "/Diagnosis/prediction",
+        summary="Diagnose a photo (the seed's call): multipart field `image`",
+        responses=_responses(Prediction, 400, 413, 415),
+        tags=["diagnosis"],
+    )
+    def seed_prediction() -> Prediction:
+        return api.classify_upload(read_upload(content_type(), body(), limit()))  # type: ignore[return-value]
+
+    @app.post(
+        "/diagnoses",
+        summary="Diagnose an uploaded image, or an object in the images bucket by key or S3 URL",
+        description=(
+            "Body: the image itself (image/jpeg, image/png, image/webp), multipart field `image`, "
+            'or JSON {"key": ...} / {"url": ...}. Uploads are answered, not stored; objects named by '
+            "key or URL are diagnosed and stored like an upload event would (an object this model "
+            "already diagnosed is answered from the stored record)."
+        ),
+        responses=_responses(Diagnosis, 400, 403, 404, 409, 413, 415, 503),
+        tags=["diagnosis"],
+    )
+    def diagnose() -> Diagnosis:
+        request = read_diagnosis_request(content_type(), body(), limit())
+        if isinstance(request, ImageUpload):
+            return api.classify_upload(request)  # type: ignore[return-value]
+        return api.diagnose_object(api.locate(request))  # type: ignore[return-value]
+
+    @app.get(
+        STORED_ROUTE,
+        summary="The stored diagnosis of an object in the images bucket",
+        responses=_responses(Diagnosis, 400, 403, 404, 503),
+        tags=["results"],
+    )
+    def stored_diagnosis() -> Diagnosis:
+        # REST APIs deliver `path` still percent-encoded (pathParameters decoded): decode the key once.
+        key = unquote(app.current_event.path[len(_STORED_PREFIX):], errors="strict")
+        return api.stored_result(api.locate(ObjectRequest(key=key)))  # type: ignore[return-value]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi():  # noqa: ANN202 - no annotation: Powertools would try to build a schema for Response
+        from handler.api.docs import openapi_document  # Swagger UI's models cost ~150 ms: not at cold start
+
+        return Response(200, "application/json", json.dumps(openapi_document(app, _base_path(app))))
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():  # noqa: ANN202 - as above
+        from handler.api.docs import docs_html, openapi_document
+
+        document = openapi_document(app, _base_path(app))
+        if (app.current_event.query_string_parameters or {}).get("format") == "json":
+            return Response(200, "application/json", json.dumps(document))
+        return Response(200, "text/html; charset=utf-8", docs_html(document))
+
+    @app.exception_handler(RequestValidationError)
+    def bad_request(exc: RequestValidationError) -> Response:
+        return _json_error(400, f"invalid request: {exc.errors()}")
+
+    @app.exception_handler(TransientError)
+    def unavailable(exc: TransientError) -> Response:
+        logger.warning("dependency failure answering the API", extra={"error": str(exc)})
+        return _json_error(503, f"a dependency failed; retry: {exc}")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def bad_encoding(exc: UnicodeDecodeError) -> Response:
+        return _json_error(400, f"the path is not valid UTF-8 percent-encoding: {exc.reason}")
+
+    return app
+
+
+def _json_error(status: int, message: str) -> Response:
+    return Response(status, "application/json", json.dumps({"statusCode": status, "message": message}))
+
+
+def _base_path(app: APIGatewayRestResolver) -> str:
+    """'/v1' when the request came through the stage's own URL, '' for sam local and custom domains."""
+    context = app.current_event.request_context
+    stage = context.stage
+    if stage and stage != "$default" and (context.path or "").startswith(f"/{stage}/"):
+        return f"/{stage}"
+    return ""

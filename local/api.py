@@ -1,0 +1,215 @@
+"""Serve the API on 127.0.0.1, the no-Docker equivalent of `sam local start-api`.
+
+    python -m local.api [--port 3000]
+
+Starts the embedded S3/DynamoDB/SQS (moto server), creates the bucket, table and S3→SQS
+notifications as `local.demo` does, uploads a few sample leaves, and turns each HTTP request into
+the API Gateway proxy event template.yaml's API would send to `handler.app.lambda_handler`. Objects
+uploaded to the local bucket under garden-images/ are diagnosed from their S3 events too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from local.apievents import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, match_route, proxy_event, template_api
+from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
+from local.context import LocalContext
+
+SAMPLE_PREFIX = "garden-images/samples/"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LocalApi:
+    url: str
+    bucket: str
+    endpoint: str
+
+
+class Gateway:
+    """Invokes the handler one event at a time, like one Lambda container (LiteRT is not thread-safe)."""
+
+    def __init__(self, handler: Handler, lock: threading.Lock | None = None) -> None:
+        self._handler = handler
+        self._lock = lock or threading.Lock()
+        self.routes, self.binary_types = template_api()
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return self._handler(event, LocalContext(timeout_s=30.0))
+
+
+def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class ProxyHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "local-api-gateway"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body leave in two writes; with Nagle on, the second waits ~40 ms for a delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._proxy()
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+        def _proxy(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > API_GATEWAY_MAX_BODY:
+                self._send(413, {"message": "Request Too Long"})
+                return
+            body = self.rfile.read(length) if length else b""
+            path = self.path.split("?", 1)[0]
+            matched = match_route(gateway.routes, self.command, path)
+            if matched is None:
+                # What API Gateway answers for a path or method template.yaml does not route.
+                self._send(403, {"message": "Missing Authentication Token"})
+                return
+            route, params = matched
+            event = proxy_event(self.command, self.path, list(self.headers.items()), body, route, params,
+                                gateway.binary_types, source_ip=self.client_address[0])
+            if len(json.dumps(event)) > LAMBDA_MAX_PAYLOAD:
+                self._send(413, {"message": f"Request must be smaller than {LAMBDA_MAX_PAYLOAD} bytes for the InvokeFunction operation"})
+                return
+            try:
+                response = gateway.invoke(event)
+            except Exception as exc:  # noqa: BLE001 - what API Gateway shows for a failed invocation
+                self.log_error("handler raised %s: %s", type(exc).__name__, exc)
+                self._send(502, {"message": "Internal server error"})
+                return
+            self._reply(response)
+
+        def _reply(self, response: dict[str, Any]) -> None:
+            raw = response.get("body") or ""
+            data = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode("utf-8")
+            self.send_response(int(response.get("statusCode", 200)))
+            headers = {k: [v] for k, v in (response.get("headers") or {}).items()}
+            headers.update(response.get("multiValueHeaders") or {})
+            for name, values in headers.items():
+                if name.lower() != "content-length":
+                    for value in values:
+                        self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+            if os.environ.get("LOCAL_API_QUIET") != "1":
+                super().log_message(format, *args)
+
+    return ProxyHandler
+
+
+@contextmanager
+def serve(handler: Handler, host: str = "127.0.0.1", port: int = 0, lock: threading.Lock | None = None) -> Iterator[str]:
+    """Serve `handler` behind the local gateway in a background thread; yield the base URL."""
+    gateway = Gateway(handler, lock)
+    server = ThreadingHTTPServer((host, port), _request_handler(gateway))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="local-api", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock) -> Iterator[None]:
+    """Feed the S3 events of uploads to the handler in the background, as the S3 trigger would."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            for event in drain_events(queue_url, wait_seconds=1):
+                with lock:
+                    handler(event, LocalContext())
+
+    thread = threading.Thread(target=loop, name="s3-events", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def seed_samples(bucket: str) -> list[str]:
+    """Upload one synthetic leaf per label; their S3 events get them diagnosed."""
+    import io
+
+    import boto3
+
+    from model.synthetic import LABELS, make_leaf
+
+    s3 = boto3.client("s3")
+    keys = []
+    for index, label in enumerate(LABELS):
+        buffer = io.BytesIO()
+        make_leaf(index, seed=800_000 + index).save(buffer, format="JPEG", quality=90)
+        key = f"{SAMPLE_PREFIX}{label.split('_', 1)[1]}.jpg"
+        s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), ContentType="image/jpeg")
+        keys.append(key)
+    return keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    parser.add_argument("--no-samples", action="store_true", help="do not upload the sample leaves")
+    parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
+    args = parser.parse_args(argv)
+    if not args.verbose:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
+    os.environ.setdefault("RESULT_SINK", "both")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(moto_server())
+        use_local_credentials(endpoint)
+        local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        from handler.app import lambda_handler
+
+        lock = threading.Lock()  # one container: S3 events and API requests take turns
+        stack.enter_context(deliver_s3_events(local.queue_url or "", lambda_handler, lock))
+        url = stack.enter_context(serve(lambda_handler, args.host, args.port, lock))
+        samples = [] if args.no_samples else seed_samples(local.bucket)
+        print(f"local S3/DynamoDB (moto server) at {endpoint}; bucket {local.bucket}, table {local.table}")
+        print(f"API at {url}  (docs: {url}/docs, OpenAPI: {url}/openapi.json)")
+        for key in samples:
+            print(f"  sample: {key}")
+        print("Ctrl-C to stop", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
