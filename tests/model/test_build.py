@@ -189,6 +189,16 @@ def test_quantized_build_below_99_percent_is_refused_unless_drift_is_accepted(tm
     assert meta.extra["accepted_drift"] is True and meta.extra["parity"]["top1_agreement"] < 0.99
 
 
+def test_float32_build_that_drifts_past_1e_4_is_refused(tmp_path, labels_file, monkeypatch):
+    import model.build
+
+    real_compare = model.build.compare
+    monkeypatch.setattr(model.build, "compare", lambda expected, actual: real_compare(expected, actual + 2e-4))
+    with pytest.raises(BuildError, match=r"LiteRT and Keras disagree: max abs diff 0\.0002 \(limit 0\.0001\)"):
+        build(save_keras3(tmp_path), labels_file, "unit", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_wrong_label_count_names_both_numbers(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("only\ntwo\n", encoding="utf-8")
