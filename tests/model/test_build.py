@@ -144,8 +144,10 @@ def test_real_samples_join_the_parity_check(tmp_path, labels_file, real_photo, l
     (samples / "leaf.jpg").write_bytes(leaf_jpeg(1))
     (samples / "notes.txt").write_text("not an image")
     meta = build(save_keras3(tmp_path), labels_file, "inception", tmp_path / "out", samples=samples)
-    assert meta.extra["parity"]["real_samples"] == 2
-    assert meta.extra["parity"]["top1_agreement"] == 1.0
+    figures = meta.extra["parity"]
+    assert (figures["real_samples"], figures["samples"]) == (2, 34)
+    assert figures["top1_agreement"] == figures["real_top1_agreement"] == 1.0
+    assert figures["real_max_abs_diff"] <= figures["max_abs_diff"]
 
 
 def test_cli_prints_the_parity_figures(tmp_path, labels_file, capsys):
