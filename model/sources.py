@@ -188,7 +188,9 @@ def _from_keras(model: Any, source_format: str, keep: Callable[[Path], str]) -> 
     import tensorflow as tf
 
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise BuildError(f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; one of each is needed")
+        raise BuildError(
+            f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; one of each is needed"
+        )
     return LoadedModel(
         source_format=source_format,
         input_shape=tuple(model.inputs[0].shape),

@@ -17,6 +17,8 @@ from model.runtime import load_classifier
 from tests.conftest import REAL_PHOTO, SHARED
 from tests.e2e.conftest import BUCKET, TABLE, stored
 
+pytestmark = pytest.mark.slow  # one InceptionV3 build per session: deselect with -m "not slow"
+
 ARCHITECTURE = SHARED / "inceptionModelArchitecture.json"
 LABELS = SHARED / "labels.txt"
 
@@ -72,7 +74,9 @@ def seed_app(app, seed_model, monkeypatch):
     return app
 
 
-def test_seed_model_serves_s3_uploads_with_the_answer_keras_gives(seed_app, seed_model, s3, deliver, real_photo, leaf_jpeg):
+def test_seed_model_serves_s3_uploads_with_the_answer_keras_gives(
+    seed_app, seed_model, s3, deliver, real_photo, leaf_jpeg
+):
     model_dir, meta, _ = seed_model
     uploads = {"garden-images/seed/phone.jpg": real_photo, "garden-images/seed/leaf.jpg": leaf_jpeg(2)}
     for key, body in uploads.items():

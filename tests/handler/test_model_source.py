@@ -29,7 +29,8 @@ def uploaded(aws):
 
 
 def container(cache: Path, runtime: str = "litert", uri: str = URI) -> Container:
-    return Container(Settings(table_name=TABLE, model_uri=ModelUri.parse(uri), model_cache_dir=cache, model_runtime=runtime))
+    settings = Settings(table_name=TABLE, model_uri=ModelUri.parse(uri), model_cache_dir=cache, model_runtime=runtime)
+    return Container(settings)
 
 
 def test_model_from_s3_diagnoses_like_the_bundled_one(uploaded, tmp_path, leaf_jpeg):
@@ -38,7 +39,8 @@ def test_model_from_s3_diagnoses_like_the_bundled_one(uploaded, tmp_path, leaf_j
     assert c.classifier.classify(image).label == LABELS[2]
     assert c.classifier.model_version == read_metadata(DEMO).model_version
     assert c.model_dir == tmp_path / "cache" / c.classifier.model_version
-    assert sorted(p.name for p in c.model_dir.iterdir()) == ["metadata.json", "model.tflite"]  # no Keras copy for litert
+    # litert needs no Keras copy, so none is downloaded
+    assert sorted(p.name for p in c.model_dir.iterdir()) == ["metadata.json", "model.tflite"]
 
 
 def test_keras_runtime_also_fetches_the_keras_copy(uploaded, tmp_path, leaf_jpeg):
@@ -90,7 +92,11 @@ def test_keras_file_name_cannot_escape_the_model_directory(uploaded, tmp_path):
 
 @pytest.mark.parametrize(
     ("raw", "bucket", "prefix"),
-    [("s3://b-1/models/demo/", "b-1", "models/demo/"), ("s3://b-1/models/demo", "b-1", "models/demo/"), ("s3://b-1", "b-1", "")],
+    [
+        ("s3://b-1/models/demo/", "b-1", "models/demo/"),
+        ("s3://b-1/models/demo", "b-1", "models/demo/"),
+        ("s3://b-1", "b-1", ""),
+    ],
 )
 def test_model_uri_is_parsed_from_the_environment(raw, bucket, prefix):
     settings = Settings.from_env({"RESULT_SINK": "s3-metadata", "MODEL_URI": raw})

@@ -258,7 +258,15 @@ def lambda_model_keras2(tmp: Path) -> Source:
     return Source(h5=tmp / "lambda.h5")
 
 
-@pytest.mark.parametrize("save", [lambda_model_keras3, lambda_model_keras2])
+def lambda_model_saved_model(tmp: Path) -> Source:
+    import tf_keras
+
+    h5 = lambda_model_keras2(tmp).h5
+    tf_keras.models.load_model(h5, compile=False).save(tmp / "saved", save_format="tf")
+    return Source(saved_model=tmp / "saved")
+
+
+@pytest.mark.parametrize("save", [lambda_model_keras3, lambda_model_keras2, lambda_model_saved_model])
 def test_lambda_layer_is_refused_unless_allowed(save, tmp_path, labels_file):
     source = save(tmp_path)
     with pytest.raises(BuildError, match=r"contains a Lambda layer.*--allow-lambda-layers"):
