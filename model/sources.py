@@ -26,7 +26,7 @@ class BuildError(Exception):
 class LoadedModel:
     """A source model loaded for conversion: how to run it, convert it and keep a servable copy."""
 
-    source_format: str  # keras | h5 | json-keras2 | json-keras3 | saved-model-keras2 | saved-model
+    source_format: str  # keras, h5, h5-keras3, json-keras2, json-keras3, saved-model-keras2, saved-model
     input_shape: tuple[Any, ...]  # (None, H, W, C)
     output_width: int
     predict: Callable[[np.ndarray], np.ndarray]
@@ -84,12 +84,20 @@ def load_h5(path: Path, allow_lambda: bool) -> LoadedModel:
     require_file(path, "HDF5 file")
     try:
         with h5py.File(path, "r") as h5:
-            raw = h5.attrs.get("model_config")
+            raw, version = h5.attrs.get("model_config"), str(h5.attrs.get("keras_version", ""))
     except OSError as exc:
         raise BuildError(f"{path} is not a readable HDF5 file: {exc}") from exc
     if raw is None:
         raise BuildError(f"{path} holds no model_config: weights only? Use --json ARCH --weights {path}")
     refuse_lambda(json.loads(raw), path, allow_lambda)
+    if version.startswith("3."):  # written by Keras 3's model.save("x.h5"): tf_keras cannot read its config
+        import keras
+
+        try:
+            model = keras.saving.load_model(path, compile=False, safe_mode=not allow_lambda)
+        except Exception as exc:
+            raise BuildError(f"Keras could not load {path}: {exc}") from exc
+        return _from_keras(model, "h5-keras3", _save_keras3(model))
     try:
         model = tf_keras.models.load_model(path, compile=False, safe_mode=not allow_lambda)
     except Exception as exc:

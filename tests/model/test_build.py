@@ -58,6 +58,11 @@ def save_h5_keras2(tmp: Path) -> Source:
     return Source(h5=tmp / "tiny.h5")
 
 
+def save_h5_keras3(tmp: Path) -> Source:
+    keras3_model().save(tmp / "tiny.h5")
+    return Source(h5=tmp / "tiny.h5")
+
+
 def save_json_keras2(tmp: Path) -> Source:
     model = keras2_model()
     (tmp / "arch.json").write_text(model.to_json(), encoding="utf-8")
@@ -86,6 +91,7 @@ FORMATS: dict[str, tuple[Callable[[Path], Source], str, str]] = {
     # name: (how the test saves it, source_format in metadata, the Keras copy kept beside model.tflite)
     "keras3 .keras": (save_keras3, "keras", "model.keras"),
     "keras2 .h5": (save_h5_keras2, "h5", "model.h5"),
+    "keras3 .h5": (save_h5_keras3, "h5-keras3", "model.keras"),
     "keras2 json+weights": (save_json_keras2, "json-keras2", "model.h5"),
     "keras3 json+weights": (save_json_keras3, "json-keras3", "model.keras"),
     "keras2 SavedModel": (save_saved_model_keras2, "saved-model-keras2", "model.h5"),
