@@ -16,10 +16,10 @@ COPY model/ model/
 # Where the model comes from, inside the build context (only model/ is sent, see .dockerignore).
 ARG MODEL_SOURCE=model/demo
 # ==== MODEL BUILD STEP ==========================================================================
-# When `python -m model.build` lands, build or convert the model here instead, e.g.
-#   RUN pip install tensorflow-cpu==<the pin in requirements-dev.txt> \
-#    && python -m model.build --source "$MODEL_SOURCE" --out /build/model-dir
-# Until then MODEL_SOURCE must be an already built directory; the final stage loads and checks it.
+# MODEL_SOURCE must be an already built directory: build it outside Docker with
+#   python -m model.build --h5 my.h5 --labels labels.txt --preprocess inception --out model/mine
+# (see README "Use your own model"), so its parity check runs where you can read it, then pass
+# MODEL_SOURCE=model/mine. The final stage loads it and checks model.tflite against its sha256.
 RUN test -f "$MODEL_SOURCE/metadata.json" \
     || { echo "MODEL_SOURCE=$MODEL_SOURCE has no metadata.json: it is not a built model directory" >&2; exit 1; } \
  && cp -r "$MODEL_SOURCE" /build/model-dir

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handler.errors import ConfigError
+from handler.model_source import ModelUri
 
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "demo"
 SINKS = ("dynamodb", "s3-metadata", "both")
 RUNTIMES = ("litert", "keras")
+MODEL_CACHE_DIR = Path("/tmp/models")  # Lambda's only writable disk
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Settings:
     max_image_pixels: int = 50_000_000
     top_k: int = 3
     images_bucket: str | None = None
+    model_uri: ModelUri | None = None  # overrides model_dir: fetched into model_cache_dir at init
+    model_cache_dir: Path = MODEL_CACHE_DIR
 
     @property
     def writes_table(self) -> bool:
@@ -50,6 +54,7 @@ class Settings:
         if prefix.startswith("/"):
             raise ConfigError(f"IMAGE_PREFIX must not start with '/'; got {prefix!r}")
         model_dir = Path(env.get("MODEL_DIR", "") or BUNDLED_MODEL_DIR)
+        model_uri = env.get("MODEL_URI", "").strip()
         return cls(
             image_prefix=prefix,
             result_sink=sink,
@@ -60,6 +65,7 @@ class Settings:
             max_image_pixels=_positive_int(env, "MAX_IMAGE_PIXELS", cls.max_image_pixels),
             top_k=_positive_int(env, "TOP_K", cls.top_k),
             images_bucket=env.get("IMAGES_BUCKET", "").strip() or None,
+            model_uri=ModelUri.parse(model_uri) if model_uri else None,
         )
 
 

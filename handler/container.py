@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from handler.config import Settings
 from handler.diagnose import Diagnoser
+from handler.model_source import fetch_model_dir
 from handler.objects import ObjectReader
 from handler.stores import DynamoResultStore, ResultStore, S3MetadataStore, StoreChain
 from model.runtime import Classifier, load_classifier
@@ -29,9 +31,16 @@ class Container:
         self.settings = settings
 
     @cached_property
+    def model_dir(self) -> Path:
+        s = self.settings
+        if s.model_uri is None:
+            return s.model_dir
+        return fetch_model_dir(self.s3, s.model_uri, s.model_runtime, s.model_cache_dir)
+
+    @cached_property
     def classifier(self) -> Classifier:
         s = self.settings
-        return load_classifier(s.model_dir, s.model_runtime, top_k=s.top_k)
+        return load_classifier(self.model_dir, s.model_runtime, top_k=s.top_k)
 
     @cached_property
     def s3(self) -> Any:

@@ -19,3 +19,7 @@ class TransientError(Exception):
 
 class UnknownEvent(Exception):
     """The event matches none of the shapes this function accepts."""
+
+
+class ModelUnavailable(Exception):
+    """The model named by MODEL_URI cannot be fetched, or its files do not match its metadata."""

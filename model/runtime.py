@@ -51,7 +51,12 @@ class KerasBackend:
     """The same model through Keras/TensorFlow (build stage and MODEL_RUNTIME=keras images)."""
 
     def __init__(self, path: Path) -> None:
-        if path.suffix == ".h5":
+        if path.is_dir():  # a plain SavedModel (model.build --saved-model): run its serving signature
+            import tensorflow as tf
+
+            signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+            self._model = lambda batch, training: next(iter(signature(tf.constant(batch)).values()))
+        elif path.suffix == ".h5":
             import tf_keras  # Keras 2 API: legacy HDF5 files
 
             self._model = tf_keras.models.load_model(path, compile=False)
@@ -100,7 +105,7 @@ def load_classifier(
             raise ModelDirError(f"{path} does not match the sha256 in metadata.json")
         backend: Backend = LiteRTBackend(path, threads or default_threads())
     elif runtime == "keras":
-        if not meta.keras_file or not (model_dir / meta.keras_file).is_file():
+        if not meta.keras_file or not (model_dir / meta.keras_file).exists():
             raise ModelDirError(f"{model_dir} has no Keras model file for MODEL_RUNTIME=keras")
         backend = KerasBackend(model_dir / meta.keras_file)
     else:
