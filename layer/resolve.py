@@ -59,9 +59,13 @@ def tensorflow_pin() -> str:
 
 
 def extra_requirements(runtime: str, arch: str) -> list[str]:
-    """What the model runtime adds to layer/requirements.txt: nothing for LiteRT, TensorFlow for Keras."""
+    """What the model runtime adds to layer/requirements.txt: nothing for LiteRT, TensorFlow for Keras.
+
+    tf-keras comes too: model.build keeps Keras 2 sources as model.h5, which only the Keras 2 API loads.
+    """
     if runtime == "keras":
-        return [f"{TENSORFLOW_DIST[arch]}=={tensorflow_pin()}"]
+        pin = tensorflow_pin()
+        return [f"{TENSORFLOW_DIST[arch]}=={pin}", f"tf-keras=={pin}"]
     return []
 
 

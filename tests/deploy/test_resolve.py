@@ -30,8 +30,8 @@ def test_pip_asks_for_binary_wheels_of_lambdas_platform_only(tmp_path, arch):
 
 def test_keras_adds_the_tensorflow_wheel_that_exists_for_the_arch():
     pin = resolve.tensorflow_pin()
-    assert resolve.extra_requirements("keras", "x86_64") == [f"tensorflow-cpu=={pin}"]
-    assert resolve.extra_requirements("keras", "aarch64") == [f"tensorflow=={pin}"]
+    assert resolve.extra_requirements("keras", "x86_64") == [f"tensorflow-cpu=={pin}", f"tf-keras=={pin}"]
+    assert resolve.extra_requirements("keras", "aarch64") == [f"tensorflow=={pin}", f"tf-keras=={pin}"]
     assert resolve.extra_requirements("litert", "x86_64") == []
 
 
