@@ -15,7 +15,7 @@ from handler.container import Container
 from handler.diagnose import Outcome
 from handler.errors import TransientError, UnknownEvent
 from handler.observability import logger, metrics, tracer
-from handler.sources import eventbridge, s3, sqs
+from handler.sources import batch_ops, eventbridge, s3, sqs
 from handler.sources.s3 import BadRecord, ObjectRef
 
 ACCEPTED_SHAPES = (
@@ -23,6 +23,7 @@ ACCEPTED_SHAPES = (
     'S3 test event {"Service": "Amazon S3", "Event": "s3:TestEvent"}',
     'SQS batch of S3 events {"Records": [{"eventSource": "aws:sqs", "body": "<S3 event JSON>", ...}]}',
     'EventBridge S3 event {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}',
+    'S3 Batch Operations {"invocationSchemaVersion": "1.0"|"2.0", "invocationId": ..., "tasks": [...]}',
 )
 # Stop starting new records when less than this is left, so nothing is half-written.
 SAFETY_MARGIN_MS = 5_000
@@ -44,6 +45,8 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
         return handle_queue_batch(event, context)
     if eventbridge.is_object_created(event):
         return handle_eventbridge(event, context)
+    if batch_ops.is_job_invocation(event):
+        return handle_batch_job(event, context)
     raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(ACCEPTED_SHAPES))
 
 
@@ -100,6 +103,16 @@ def handle_eventbridge(event: Mapping[str, Any], context: LambdaContext) -> dict
     if isinstance(result, TransientError):
         raise result
     return {"status": "done", "results": [_summary(result)]}
+
+
+def handle_batch_job(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One result code per task, in the shape S3 Batch Operations writes to its job report."""
+    invocation = batch_ops.parse_invocation(event)
+    logger.append_keys(batch_job_id=invocation.job_id)
+    refs = [task.ref for task in invocation.tasks if task.ref is not None]
+    results = iter(diagnose_each(refs, context))
+    replies = [batch_ops.task_result(task, next(results) if task.ref else None) for task in invocation.tasks]
+    return batch_ops.invocation_response(invocation, replies)
 
 
 def diagnose_each(

@@ -58,7 +58,7 @@ def buckets_in(event: dict[str, Any]) -> set[str]:
 
 def _visit_objects(event: dict[str, Any], upload: Callable[[str, str], tuple[str, int]]) -> None:
     """Call upload(bucket, key) for each object the event names, writing the ETag back where the shape has one."""
-    from handler.sources import eventbridge, sqs
+    from handler.sources import batch_ops, eventbridge, sqs
     from handler.sources.s3 import decode_s3_key, is_notification
 
     if is_notification(event):
@@ -74,6 +74,10 @@ def _visit_objects(event: dict[str, Any], upload: Callable[[str, str], tuple[str
         obj = event["detail"]["object"]
         obj["etag"], obj["size"] = upload(event["detail"]["bucket"]["name"], obj["key"])
         obj.pop("version-id", None)  # the local bucket is not versioned
+    elif batch_ops.is_job_invocation(event):
+        for task in batch_ops.parse_invocation(event).tasks:
+            if task.ref is not None:
+                upload(task.ref.bucket, task.ref.key)
 
 
 def main(argv: list[str] | None = None) -> int:
