@@ -82,7 +82,8 @@ def handle_queue_batch(event: Mapping[str, Any], context: LambdaContext) -> dict
     def handle_message(record: SQSRecord) -> None:
         message = messages[record.message_id]
         if message.error:
-            logger.error("unreadable SQS message", extra={"message_id": message.message_id, "error": message.error})
+            fields = {"message_id": record.message_id, "error": message.error}
+            logger.error("unreadable SQS message", extra=fields)
             raise ValueError(message.error)  # redelivered until maxReceiveCount, then it waits in the DLQ
         for bad in message.bad_records:
             _reject_bad_record(bad, [])

@@ -31,7 +31,7 @@ class RecordPipeline:
     def _diagnose(self, ref: ObjectRef, out_of_time: Callable[[], bool]) -> Outcome:
         if out_of_time():
             raise TransientError("not started, invocation nearly out of time")
-        # Keys for log lines written on this thread (by stores, retries...); other records' threads keep theirs.
+        # Keys for log lines written on this thread (stores, retries); other threads keep their own.
         logger.thread_safe_append_keys(bucket=ref.bucket, key=ref.key, event_name=ref.event_name)
         try:
             return self._diagnoser.diagnose(ref)

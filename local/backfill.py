@@ -52,7 +52,9 @@ class Listed:
 
     def ref(self) -> ObjectRef:
         # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
-        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag, size=self.size, event_name=EVENT_NAME)
+        return ObjectRef(
+            bucket=self.bucket, key=self.key, etag=self.etag, size=self.size, event_name=EVENT_NAME
+        )
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -114,7 +116,9 @@ def metadata_lookup(s3: Any) -> Lookup:
         found = {}
         for item in chunk:
             try:
-                metadata = s3.head_object(Bucket=item.bucket, Key=item.key, IfMatch=item.etag).get("Metadata", {})
+                metadata = s3.head_object(Bucket=item.bucket, Key=item.key, IfMatch=item.etag).get(
+                    "Metadata", {}
+                )
             except ClientError:  # deleted or replaced since the listing: its own event covers it
                 continue
             if MODEL_META in metadata:
@@ -124,14 +128,18 @@ def metadata_lookup(s3: Any) -> Lookup:
     return lookup
 
 
-def needing_diagnosis(listed: Iterable[Listed], lookups: list[Lookup], model_version: str) -> tuple[list[Listed], int]:
-    """(objects without a current result, how many already had one); each lookup only sees what is still to do."""
+def needing_diagnosis(
+    listed: Iterable[Listed], lookups: list[Lookup], model_version: str
+) -> tuple[list[Listed], int]:
+    """(objects without a current result, how many had one); each lookup sees only what is still to do."""
     todo: list[Listed] = []
     current = 0
     chunk: list[Listed] = []
 
     def is_current(record: dict[str, Any] | None, item: Listed) -> bool:
-        return bool(record) and record.get("etag") == item.etag and record.get("model_version") == model_version
+        return (
+            bool(record) and record.get("etag") == item.etag and record.get("model_version") == model_version
+        )
 
     def flush() -> None:
         nonlocal current
@@ -157,7 +165,7 @@ def needing_diagnosis(listed: Iterable[Listed], lookups: list[Lookup], model_ver
 def diagnose_all(
     diagnoser: Diagnoser, todo: list[Listed], workers: int, progress: Any = None
 ) -> Counter[str]:
-    """Diagnose on a thread pool (reads, decoding and stores overlap; inference takes turns); count outcomes."""
+    """Diagnose on a thread pool (I/O and decoding overlap, inference takes turns); count outcomes."""
     counts: Counter[str] = Counter()
     items = iter(todo)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
@@ -190,7 +198,7 @@ def _collect(running: set[Future[Outcome]], counts: Counter[str], progress: Any)
 
 
 def write_manifest(todo: Iterable[Listed], path: Path) -> int:
-    """A CSV manifest for S3 Batch Operations: bucket,key with the key URL-encoded, as Batch Operations requires."""
+    """A CSV manifest for S3 Batch Operations: bucket,key with the key URL-encoded, as it requires."""
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -204,10 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("uri", help="s3://bucket/prefix to backfill (narrowed to IMAGE_PREFIX)")
     parser.add_argument("--endpoint", help="a local S3/DynamoDB endpoint, e.g. the one `make demo` prints")
-    parser.add_argument("--table", help="results table (default: TABLE_NAME, or the local default with --endpoint)")
+    parser.add_argument(
+        "--table", help="results table (default: TABLE_NAME, or the local default with --endpoint)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="objects in flight at once (default 4)")
     parser.add_argument("--limit", type=int, help="diagnose at most this many now; run again for the rest")
-    parser.add_argument("--manifest", type=Path, help="write a Batch Operations CSV manifest instead of diagnosing")
+    parser.add_argument(
+        "--manifest", type=Path, help="write a Batch Operations CSV manifest instead of diagnosing"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
@@ -227,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     bucket, prefix = parse_s3_uri(args.uri)
     narrowed = effective_prefix(prefix, container.settings.image_prefix)
     if narrowed is None:
-        print(f"nothing to do: {prefix!r} is outside IMAGE_PREFIX {container.settings.image_prefix!r}", file=sys.stderr)
+        print(
+            f"nothing to do: {prefix!r} is outside IMAGE_PREFIX {container.settings.image_prefix!r}",
+            file=sys.stderr,
+        )
         return 0
 
     version = container.classifier.model_version
@@ -240,16 +255,24 @@ def main(argv: list[str] | None = None) -> int:
     todo, current = needing_diagnosis(list_images(container.s3, bucket, narrowed), lookups, version)
     if args.limit is not None:
         todo = todo[: args.limit]
-    print(f"s3://{bucket}/{narrowed}: {current} already current for model {version}, {len(todo)} to do", file=sys.stderr)
+    print(
+        f"s3://{bucket}/{narrowed}: {current} already current for model {version}, {len(todo)} to do",
+        file=sys.stderr,
+    )
 
     if args.manifest:
         rows = write_manifest(todo, args.manifest)
-        print(f"wrote {rows} task(s) to {args.manifest}; submit it with `aws s3control create-job` (README)", file=sys.stderr)
+        print(
+            f"wrote {rows} task(s) to {args.manifest}; submit it with `aws s3control create-job` (README)",
+            file=sys.stderr,
+        )
         return 0
 
     # The handler's Diagnoser, on a plain reader: this pool is the concurrency here.
     diagnoser = Diagnoser(
-        container.settings, container.classifier, ObjectReader(container.s3, container.settings.max_image_bytes),
+        container.settings,
+        container.classifier,
+        ObjectReader(container.s3, container.settings.max_image_bytes),
         container.store,
     )
     from tqdm import tqdm

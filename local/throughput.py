@@ -39,14 +39,32 @@ def sqs_event(bucket: str, keys: list[str], etags: dict[str, str]) -> dict[str, 
 
     records = []
     for index, key in enumerate(keys):
-        body = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                             "eventTime": "2026-11-25T10:00:00.000Z",
-                             "s3": {"bucket": {"name": bucket},
-                                    "object": {"key": quote_plus(key, safe="/"), "eTag": etags[key]}}}]}
-        records.append({"messageId": f"m-{index}-{key}", "receiptHandle": "r", "body": json.dumps(body),
-                        "attributes": {}, "messageAttributes": {}, "md5OfBody": "",
-                        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
-                        "awsRegion": "us-east-1"})
+        body = {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "eventTime": "2026-11-25T10:00:00.000Z",
+                    "s3": {
+                        "bucket": {"name": bucket},
+                        "object": {"key": quote_plus(key, safe="/"), "eTag": etags[key]},
+                    },
+                }
+            ]
+        }
+        records.append(
+            {
+                "messageId": f"m-{index}-{key}",
+                "receiptHandle": "r",
+                "body": json.dumps(body),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 
@@ -59,12 +77,16 @@ def upload(keys: list[str], size: int) -> dict[str, str]:
     photos = []
     for index in range(len(LABELS)):
         buffer = io.BytesIO()
-        make_leaf(index, seed=900_000 + index, size=(size, size * 3 // 4)).save(buffer, format="JPEG", quality=90)
+        make_leaf(index, seed=900_000 + index, size=(size, size * 3 // 4)).save(
+            buffer, format="JPEG", quality=90
+        )
         photos.append(buffer.getvalue())
 
     def put(indexed: tuple[int, str]) -> tuple[str, str]:
         index, key = indexed
-        response = s3.put_object(Bucket=BUCKET, Key=key, Body=photos[index % len(photos)], ContentType="image/jpeg")
+        response = s3.put_object(
+            Bucket=BUCKET, Key=key, Body=photos[index % len(photos)], ContentType="image/jpeg"
+        )
         return key, response["ETag"].strip('"')
 
     with ThreadPoolExecutor(8) as pool:
@@ -92,10 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1024, help="photo width in pixels (default 1024)")
     parser.add_argument("--rounds", type=int, default=3, help="passes of each kind; the median is reported")
     parser.add_argument("--sink", default="both", choices=["dynamodb", "s3-metadata", "both"])
-    parser.add_argument("--endpoint", help="an S3/DynamoDB endpoint already running (e.g. moto_server in another process)")
+    parser.add_argument(
+        "--endpoint", help="an S3/DynamoDB endpoint already running (e.g. moto_server in another process)"
+    )
     args = parser.parse_args(argv)
-    os.environ.update(TABLE_NAME=TABLE, RESULT_SINK=args.sink, POWERTOOLS_LOG_LEVEL="WARNING",
-                      POWERTOOLS_METRICS_DISABLED="true")
+    os.environ.update(
+        TABLE_NAME=TABLE,
+        RESULT_SINK=args.sink,
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_DISABLED="true",
+    )
     logging.disable(logging.INFO)
     with ExitStack() as stack:
         endpoint = args.endpoint or stack.enter_context(moto_server())
@@ -105,24 +133,34 @@ def main(argv: list[str] | None = None) -> int:
 
         from handler.pipeline import RECORD_WORKERS, RecordPipeline
 
-        modes = {"one by one": (1, RECORD_WORKERS), f"batch of 10, {RECORD_WORKERS} threads": (10, RECORD_WORKERS),
-                 "batch of 10, 1 thread": (10, 1)}
+        modes = {
+            "one by one": (1, RECORD_WORKERS),
+            f"batch of 10, {RECORD_WORKERS} threads": (10, RECORD_WORKERS),
+            "batch of 10, 1 thread": (10, 1),
+        }
         pipelines = {n: RecordPipeline(app.container.diagnoser, workers=n) for n in {1, RECORD_WORKERS}}
         timings: dict[str, list[float]] = {name: [] for name in modes}
         warm = [f"garden-images/warm/{i}.jpg" for i in range(10)]
         run_pass(app, warm, upload(warm, args.size), 10)
         for round_index in range(args.rounds):
             for name, (batch, workers) in modes.items():
-                keys = [f"garden-images/r{round_index}/{name.replace(' ', '_')}/{i:04d}.jpg" for i in range(args.records)]
+                keys = [
+                    f"garden-images/r{round_index}/{name.replace(' ', '_')}/{i:04d}.jpg"
+                    for i in range(args.records)
+                ]
                 etags = upload(keys, args.size)
-                app.container.__dict__["pipeline"] = pipelines[workers]  # replaces the cached_property's value
+                app.container.__dict__["pipeline"] = pipelines[
+                    workers
+                ]  # replaces the cached_property's value
                 timings[name].append(run_pass(app, keys, etags, batch))
     print(f"{args.records} records per pass, {args.size}px JPEGs, sink={args.sink}, median of {args.rounds}:")
     baseline = statistics.median(timings["one by one"])
     for name, seconds in timings.items():
         median = statistics.median(seconds)
-        print(f"  {name:28s} {args.records / median:7.1f} records/s  (x{baseline / median:.2f})  "
-              f"passes: {', '.join(f'{s:.2f}s' for s in seconds)}")
+        print(
+            f"  {name:28s} {args.records / median:7.1f} records/s  (x{baseline / median:.2f})  "
+            f"passes: {', '.join(f'{s:.2f}s' for s in seconds)}"
+        )
     return 0
 
 

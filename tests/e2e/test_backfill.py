@@ -38,7 +38,12 @@ def upload(keys: list[str]) -> dict[str, str]:
     s3, leaves = boto3.client("s3"), small_leaves()
     expected = {key: LABELS[i % len(LABELS)] for i, key in enumerate(keys)}
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda kv: s3.put_object(Bucket=BUCKET, Key=kv[0], Body=leaves[LABELS.index(kv[1])]), expected.items()))
+        list(
+            pool.map(
+                lambda kv: s3.put_object(Bucket=BUCKET, Key=kv[0], Body=leaves[LABELS.index(kv[1])]),
+                expected.items(),
+            )
+        )
     return expected
 
 
@@ -106,8 +111,11 @@ def test_limit_does_a_slice_and_replaced_or_outdated_objects_are_done_again(app,
         ExpressionAttributeValues={":old": {"S": "an-older-model"}},
     )
     s3.copy_object(
-        Bucket=BUCKET, Key=keys[1], CopySource={"Bucket": BUCKET, "Key": keys[1]},
-        MetadataDirective="REPLACE", Metadata={MODEL_META: "an-older-model"},
+        Bucket=BUCKET,
+        Key=keys[1],
+        CopySource={"Bucket": BUCKET, "Key": keys[1]},
+        MetadataDirective="REPLACE",
+        Metadata={MODEL_META: "an-older-model"},
     )
     assert run(f"s3://{BUCKET}/garden-images/slices/") == 0
     out = capsys.readouterr().err
@@ -117,24 +125,39 @@ def test_limit_does_a_slice_and_replaced_or_outdated_objects_are_done_again(app,
 
 
 def test_manifest_lists_what_is_not_current_with_keys_url_encoded_for_batch_operations(app, bucket, tmp_path):
-    keys = ["garden-images/manifest/my garden/leaf (1).jpg", "garden-images/manifest/a+b=c.jpg",
-            "garden-images/manifest/érable.jpg"]
+    keys = [
+        "garden-images/manifest/my garden/leaf (1).jpg",
+        "garden-images/manifest/a+b=c.jpg",
+        "garden-images/manifest/érable.jpg",
+    ]
     upload(keys)
     manifest = tmp_path / "todo.csv"
     assert run(f"s3://{BUCKET}/garden-images/manifest/", "--manifest", str(manifest)) == 0
     rows = list(csv.reader(manifest.open(encoding="utf-8")))
-    assert sorted(rows) == sorted([
-        [BUCKET, "garden-images/manifest/my%20garden/leaf%20%281%29.jpg"],
-        [BUCKET, "garden-images/manifest/a%2Bb%3Dc.jpg"],
-        [BUCKET, "garden-images/manifest/%C3%A9rable.jpg"],
-    ])
+    assert sorted(rows) == sorted(
+        [
+            [BUCKET, "garden-images/manifest/my%20garden/leaf%20%281%29.jpg"],
+            [BUCKET, "garden-images/manifest/a%2Bb%3Dc.jpg"],
+            [BUCKET, "garden-images/manifest/%C3%A9rable.jpg"],
+        ]
+    )
     assert all(stored(app, BUCKET, key) is None for key in keys)  # a manifest run diagnoses nothing
 
     # What Batch Operations would send for each manifest line reaches the right object.
     for index, (bucket_name, key) in enumerate(rows):
-        event = {"invocationSchemaVersion": "1.0", "invocationId": f"inv-{index}", "job": {"id": "job"},
-                 "tasks": [{"taskId": f"t{index}", "s3Key": key, "s3VersionId": None,
-                            "s3BucketArn": f"arn:aws:s3:::{bucket_name}"}]}
+        event = {
+            "invocationSchemaVersion": "1.0",
+            "invocationId": f"inv-{index}",
+            "job": {"id": "job"},
+            "tasks": [
+                {
+                    "taskId": f"t{index}",
+                    "s3Key": key,
+                    "s3VersionId": None,
+                    "s3BucketArn": f"arn:aws:s3:::{bucket_name}",
+                }
+            ],
+        }
         assert app.lambda_handler(event, LocalContext())["results"][0]["resultCode"] == "Succeeded"
     assert all(stored(app, BUCKET, key)["status"] == "ok" for key in keys)
 

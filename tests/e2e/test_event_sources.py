@@ -62,8 +62,10 @@ def test_batch_operations_fixtures_succeed_and_store_a_result(app, name):
         event["invocationSchemaVersion"],
     )
     assert result["taskId"] == event["tasks"][0]["taskId"] and result["resultCode"] == "Succeeded"
-    key = {"batch-ops-v1.json": "garden-images/backfill/tomato-leaf.jpg",
-           "batch-ops-v2.json": "garden-images/backfill/my garden/leaf (1).jpg"}[name]
+    key = {
+        "batch-ops-v1.json": "garden-images/backfill/tomato-leaf.jpg",
+        "batch-ops-v2.json": "garden-images/backfill/my garden/leaf (1).jpg",
+    }[name]
     assert stored(app, FIXTURE_BUCKET, key)["status"] == "ok"
 
 
@@ -94,7 +96,9 @@ def test_batch_operations_throttling_is_a_temporary_failure(app, s3, leaf_jpeg, 
 
 
 def test_batch_operations_missing_object_is_skipped_not_failed(app):
-    (result,) = app.lambda_handler(batch_event("garden-images/batch/never-uploaded.jpg"), LocalContext())["results"]
+    (result,) = app.lambda_handler(batch_event("garden-images/batch/never-uploaded.jpg"), LocalContext())[
+        "results"
+    ]
     assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped:")
 
 

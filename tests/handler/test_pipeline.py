@@ -74,7 +74,9 @@ def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
     backend = OneAtATimeBackend()
     classifier = Classifier(meta.__class__(**{**meta.__dict__, "labels": ("a", "b")}), backend)
     image = Image.new("RGB", (meta.width, meta.height), "green")
-    threads = [threading.Thread(target=lambda: [classifier.classify(image) for _ in range(10)]) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [classifier.classify(image) for _ in range(10)]) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
