@@ -10,6 +10,7 @@ from handler.config import Settings
 from handler.diagnose import Diagnoser
 from handler.model_source import fetch_model_dir
 from handler.objects import ObjectReader
+from handler.pipeline import RecordPipeline
 from handler.stores import DynamoResultStore, ResultStore, S3MetadataStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
@@ -73,3 +74,7 @@ class Container:
     def diagnoser(self) -> Diagnoser:
         reader = ObjectReader(self.s3, self.settings.max_image_bytes)
         return Diagnoser(self.settings, self.classifier, reader, self.store)
+
+    @cached_property
+    def pipeline(self) -> RecordPipeline:
+        return RecordPipeline(self.diagnoser)
