@@ -18,6 +18,8 @@ from tests.conftest import REAL_PHOTO, SHARED
 from tests.e2e.conftest import BUCKET, TABLE, stored
 
 pytestmark = pytest.mark.slow  # one InceptionV3 build per session: deselect with -m "not slow"
+# Building needs TensorFlow, which the runtime-only run (make runtime-test) deliberately lacks.
+pytest.importorskip("tf_keras", reason="model building needs TensorFlow (absent in the runtime-only run)")
 
 ARCHITECTURE = SHARED / "inceptionModelArchitecture.json"
 LABELS = SHARED / "labels.txt"
