@@ -1,0 +1,117 @@
+"""One fresh process of one variant: init, the cold invocation, then (optionally) the warm loops.
+
+    python -m bench.worker JOB.json REPORT.json
+
+The job names the handler module and the events; the report holds wall-clock marks
+(time.time(), comparable with the parent's spawn time), per-invocation timings split into
+total / inference / S3+DynamoDB I/O, CPU seconds and the peak RSS of this process.
+Only the standard library is imported before the handler module, so its import is part of init.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+STARTED = time.time()
+
+
+class Timer:
+    """Wraps a callable and adds up the seconds spent inside it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.seconds = 0.0
+
+    def __call__(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def new_trace_id() -> str:
+    """What Lambda sets in _X_AMZN_TRACE_ID for each invocation when tracing is active."""
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=1"
+
+
+def instrument(kind: str, module) -> dict[str, Timer]:
+    """Time the model call and the S3/DynamoDB I/O inside the handler, without changing it."""
+    if kind == "ours":
+        backend = module.container.classifier._backend
+        diagnoser = module.container.diagnoser
+        timers = {
+            "inference": Timer(backend.probabilities),
+            "read": Timer(diagnoser._reader.fetch),
+            "store": Timer(diagnoser._store.save),
+        }
+        backend.probabilities = timers["inference"]
+        diagnoser._reader.fetch = timers["read"]
+        diagnoser._store.save = timers["store"]
+    else:
+        timers = {
+            "inference": Timer(module.predict),
+            "read": Timer(module.read_object),
+            "store": Timer(module.store_result),
+        }
+        module.predict = timers["inference"]
+        module.read_object = timers["read"]
+        module.store_result = timers["store"]
+    return timers
+
+
+def invoke(handler, event: dict, context) -> dict:
+    os.environ["_X_AMZN_TRACE_ID"] = new_trace_id()
+    response = handler(event, context)
+    statuses = [r.get("status") for r in response.get("results", [])]
+    if statuses != ["ok"]:
+        raise SystemExit(f"expected one ok result, got {response}")
+    return response
+
+
+def main(job_path: str, report_path: str) -> int:
+    with open(job_path, encoding="utf-8") as fh:
+        job = json.load(fh)
+    import importlib
+
+    module = importlib.import_module(job["module"])
+    initialised = time.time()
+    from local.context import LocalContext
+
+    handler = module.lambda_handler
+    cold_cpu = time.process_time()
+    invoke(handler, job["cold_event"], LocalContext())
+    first_stored = time.time()
+    report: dict = {
+        "started": STARTED,
+        "initialised": initialised,
+        "first_stored": first_stored,
+        "cold_cpu_seconds": time.process_time(),
+        "init_cpu_seconds": cold_cpu,
+        "warm": {},
+    }
+    if job.get("warm_iterations"):
+        timers = instrument(job["kind"], module)
+        for name, event in job["warm_events"].items():
+            invoke(handler, event, LocalContext())  # one unmeasured call per image: caches, buffers
+            rows = []
+            for _ in range(job["warm_iterations"]):
+                before = {k: t.seconds for k, t in timers.items()}
+                cpu, t = time.process_time(), time.perf_counter()
+                invoke(handler, event, LocalContext())
+                total, cpu = time.perf_counter() - t, time.process_time() - cpu
+                spent = {k: t.seconds - before[k] for k, t in timers.items()}
+                rows.append({"total": total, "cpu": cpu, **spent})
+            report["warm"][name] = rows
+    report["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(report_path, "w", encoding="utf-8") as fh:
+        json.dump(report, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
