@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these variants (baseline is always kept)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results.md, .json and chart.png go")
     parser.add_argument("--model-cache", type=Path, default=MODEL_CACHE)
+    parser.add_argument("--profile", action="store_true", help="cProfile the warm loops into <out>/raw/*.prof")
     parser.add_argument("--memory-mb", type=int, default=report.MEMORY_MB)
     parser.add_argument("--price-gb-s", type=float, default=report.PRICE_GB_S)
     args = parser.parse_args(argv)
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             for variant in chosen:
                 last = rep == cold - 1
                 job = {"module": variant.module, "kind": variant.kind, "cold_event": events["photo"],
-                       "warm_iterations": warm if last else 0, "warm_events": events if last else {}}
+                       "warm_iterations": warm if last else 0, "warm_events": events if last else {},
+                       "profile": str(raw / f"{variant.name}.prof") if args.profile and last else None}
                 dynamodb.delete_item(TableName=TABLE, Key={"image": {"S": photo_uri}})
                 print(f"  [{rep + 1}/{cold}] {variant.name:<12} cold start{' + warm loops' if last else ''} ...",
                       end="", flush=True)

@@ -96,6 +96,12 @@ def main(job_path: str, report_path: str) -> int:
     }
     if job.get("warm_iterations"):
         timers = instrument(job["kind"], module)
+        profiler = None
+        if job.get("profile"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         for name, event in job["warm_events"].items():
             invoke(handler, event, LocalContext())  # one unmeasured call per image: caches, buffers
             rows = []
@@ -107,6 +113,9 @@ def main(job_path: str, report_path: str) -> int:
                 spent = {k: t.seconds - before[k] for k, t in timers.items()}
                 rows.append({"total": total, "cpu": cpu, **spent})
             report["warm"][name] = rows
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(job["profile"])
     report["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(report_path, "w", encoding="utf-8") as fh:
         json.dump(report, fh)
