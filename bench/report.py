@@ -87,10 +87,12 @@ def targets(summary: dict) -> list[dict]:
                      "value": f"{photo['ratio']:.1f}×", "met": photo["ratio"] >= bar})
         rows.append({"variant": name, "target": f"peak RSS ≤ {TARGETS['peak_rss_mb']:g} MB",
                      "value": f"{v['peak_rss_mb']:.0f} MB", "met": v["peak_rss_mb"] <= TARGETS["peak_rss_mb"]})
-        worst = max(f["beyond_without_io_ms"] for f in v["images"].values())
-        rows.append({"variant": name,
-                     "target": f"handler time beyond inference, local S3/DynamoDB I/O excluded, ≤ {TARGETS['beyond_ms']:g} ms",
-                     "value": f"{worst:.1f} ms", "met": worst <= TARGETS["beyond_ms"]})
+        for image, figures in v["images"].items():
+            beyond = figures["beyond_without_io_ms"]
+            rows.append({"variant": name,
+                         "target": f"handler time beyond inference ({IMAGE_NAMES[image]}; local S3/DynamoDB I/O "
+                                   f"excluded) ≤ {TARGETS['beyond_ms']:g} ms",
+                         "value": f"{beyond:.1f} ms", "met": beyond <= TARGETS["beyond_ms"]})
     return rows
 
 
