@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these variants (baseline is always kept)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results.md, .json and chart.png go")
     parser.add_argument("--model-cache", type=Path, default=MODEL_CACHE)
-    parser.add_argument("--profile", action="store_true", help="cProfile the warm loops into <out>/raw/*.prof")
+    parser.add_argument("--profile", action="store_true", help="cProfile init + first call and the warm loops into <out>/raw/*.prof")
     parser.add_argument("--memory-mb", type=int, default=report.MEMORY_MB)
     parser.add_argument("--price-gb-s", type=float, default=report.PRICE_GB_S)
     args = parser.parse_args(argv)

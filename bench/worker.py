@@ -78,6 +78,12 @@ def main(job_path: str, report_path: str) -> int:
         job = json.load(fh)
     import importlib
 
+    cold_profiler = None
+    if job.get("profile"):
+        import cProfile
+
+        cold_profiler = cProfile.Profile()
+        cold_profiler.enable()
     module = importlib.import_module(job["module"])
     initialised = time.time()
     from local.context import LocalContext
@@ -86,6 +92,9 @@ def main(job_path: str, report_path: str) -> int:
     cold_cpu = time.process_time()
     invoke(handler, job["cold_event"], LocalContext())
     first_stored = time.time()
+    if cold_profiler is not None:
+        cold_profiler.disable()
+        cold_profiler.dump_stats(job["profile"].replace(".prof", "-cold.prof"))
     report: dict = {
         "started": STARTED,
         "initialised": initialised,
