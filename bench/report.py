@@ -106,7 +106,15 @@ def markdown(summary: dict, meta: dict) -> str:
         f"Run {meta['date']}: {meta['mode']} mode, {meta['cold_starts']} cold start(s) per variant (median shown), "
         f"{meta['warm_iterations']} warm invocations per image; {meta['wall_seconds']:.0f} s in all.",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['os']}; "
-        f"load average {m['loadavg_start'][0]} at start, {m.get('loadavg_end', ['?'])[0]} at end.",
+        f"load average {m['loadavg_start'][0]} at start, {m.get('loadavg_end', ['?'])[0]} at end; "
+        f"commit {meta.get('commit', '?')}.",
+    ]
+    # The load before the run is other work; at the end it includes the benchmark's own.
+    busy = m["loadavg_start"][0]
+    if busy > 0.5 * m["cores"]:
+        lines.append(f"**Warning: the machine was busy before the run (load average {busy} on {m['cores']} cores): "
+                     "these timings are noisy; rerun on a quiet machine before quoting them.**")
+    lines += [
         "",
         "| variant | cold start s | warm 12 MP p50 / p95 ms | warm 256² p50 / p95 ms | CPU s / image (12 MP) "
         "| peak RSS MB | beyond inference ms (12 MP / 256²) | of which S3+DynamoDB I/O ms | $ per 1M images |",

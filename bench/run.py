@@ -146,6 +146,17 @@ def machine() -> dict:
     }
 
 
+def commit() -> str:
+    """The commit measured, with '+dirty' when the work tree has changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return (head.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 cold start and 3 warm calls per image (CI)")
@@ -213,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta = {"mode": "quick" if args.quick else "full", "cold_starts": cold, "warm_iterations": warm,
             "machine": info, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "wall_seconds": round(time.time() - started, 1)}
+            "wall_seconds": round(time.time() - started, 1), "commit": commit()}
     paths = report.write(args.out, summary, meta)
     print(report.markdown(summary, meta))
     print("wrote " + ", ".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in paths))
