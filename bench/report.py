@@ -176,8 +176,9 @@ def chart(summary: dict, path: Path) -> Path:
         ax.tick_params(axis="x", labelsize=8)
         for bar, value, v in zip(bars, values, vs):
             text = f"{value:.2f}" if value < 10 else f"{value:.0f}"
-            ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
-                        fontsize=8)
+            # Inside the bar, so the p95 whisker above it stays readable.
+            ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height() / 2), ha="center",
+                        va="center", fontsize=9, color="white", fontweight="bold")
     fig.suptitle("Leaf diagnosis: seed's way (grey) vs our handler (green), same model and images", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
