@@ -56,6 +56,7 @@ def summarise(results: dict[str, list[dict]], labels: dict[str, str], *, memory_
                 "inference_ms": median(r["inference"] * 1000 for r in rows),
                 "beyond_ms": median((r["total"] - r["inference"]) * 1000 for r in rows),
                 "io_ms": median((r["read"] + r["store"]) * 1000 for r in rows),
+                "prep_ms": median(r["prep"] * 1000 for r in rows),
                 "beyond_without_io_ms": median((r["total"] - r["inference"] - r["read"] - r["store"]) * 1000
                                                for r in rows),
                 "cpu_s": mean(r["cpu"] for r in rows),
@@ -117,8 +118,9 @@ def markdown(summary: dict, meta: dict) -> str:
     lines += [
         "",
         "| variant | cold start s | warm 12 MP p50 / p95 ms | warm 256² p50 / p95 ms | CPU s / image (12 MP) "
-        "| peak RSS MB | beyond inference ms (12 MP / 256²) | of which S3+DynamoDB I/O ms | $ per 1M images |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS MB | beyond inference ms (12 MP / 256²) | of which decode → input ms | of which S3+DynamoDB I/O ms "
+        "| $ per 1M images |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, v in summary["variants"].items():
         p, s = v["images"]["photo"], v["images"]["small"]
@@ -127,7 +129,8 @@ def markdown(summary: dict, meta: dict) -> str:
             f"| {p['p50_ms']:.0f} / {p['p95_ms']:.0f}{_x(p.get('ratio'))} "
             f"| {s['p50_ms']:.0f} / {s['p95_ms']:.0f}{_x(s.get('ratio'))} "
             f"| {p['cpu_s']:.3f} | {v['peak_rss_mb']:.0f} "
-            f"| {p['beyond_ms']:.1f} / {s['beyond_ms']:.1f} | {p['io_ms']:.1f} / {s['io_ms']:.1f} "
+            f"| {p['beyond_ms']:.1f} / {s['beyond_ms']:.1f} | {p['prep_ms']:.1f} / {s['prep_ms']:.1f} "
+            f"| {p['io_ms']:.1f} / {s['io_ms']:.1f} "
             f"| {p['cost_per_million']:.2f} |"
         )
     lines += [
@@ -137,7 +140,8 @@ def markdown(summary: dict, meta: dict) -> str:
         "it includes interpreter start, imports and model load. CPU s = user + system, all threads. "
         "Peak RSS = the worker process (moto's server runs elsewhere). "
         "\"Beyond inference\" = handler time outside the model call (read, decode, resize, store, logging, "
-        "tracing, metrics), median.",
+        "tracing, metrics), median; \"decode → input\" = bytes to the model's input tensor (decode, EXIF, "
+        "resize, scaling).",
         f"Cost: mean billed duration (rounded up to 1 ms) of the 12 MP photo × {summary['memory_mb']} MB "
         f"× ${summary['price_gb_s']:.10f} per GB-s + ${summary['price_per_request'] * 1e6:.2f} per 1M requests "
         "(AWS Lambda x86_64 list prices in us-east-1, as assumed; cold starts and free tier not included). "

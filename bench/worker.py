@@ -19,19 +19,21 @@ import time
 STARTED = time.time()
 
 
-class Timer:
-    """Wraps a callable and adds up the seconds spent inside it."""
+class Clock:
+    """Adds up the seconds spent inside the callables it wraps."""
 
-    def __init__(self, fn):
-        self.fn = fn
+    def __init__(self) -> None:
         self.seconds = 0.0
 
-    def __call__(self, *args, **kwargs):
-        t = time.perf_counter()
-        try:
-            return self.fn(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - t
+    def wrap(self, fn):
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t
+
+        return timed
 
 
 def new_trace_id() -> str:
@@ -39,29 +41,25 @@ def new_trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=1"
 
 
-def instrument(kind: str, module) -> dict[str, Timer]:
-    """Time the model call and the S3/DynamoDB I/O inside the handler, without changing it."""
+def instrument(kind: str, module) -> dict[str, Clock]:
+    """Time the model call, the image preparation and the S3/DynamoDB I/O inside the handler."""
+    clocks = {name: Clock() for name in ("inference", "prep", "read", "store")}
     if kind == "ours":
+        import model.runtime
+
         backend = module.container.classifier._backend
         diagnoser = module.container.diagnoser
-        timers = {
-            "inference": Timer(backend.probabilities),
-            "read": Timer(diagnoser._reader.fetch),
-            "store": Timer(diagnoser._store.save),
-        }
-        backend.probabilities = timers["inference"]
-        diagnoser._reader.fetch = timers["read"]
-        diagnoser._store.save = timers["store"]
+        backend.probabilities = clocks["inference"].wrap(backend.probabilities)
+        diagnoser._decode = clocks["prep"].wrap(diagnoser._decode)  # bytes -> upright RGB image
+        model.runtime.to_input = clocks["prep"].wrap(model.runtime.to_input)  # image -> resized, scaled batch
+        diagnoser._reader.fetch = clocks["read"].wrap(diagnoser._reader.fetch)
+        diagnoser._store.save = clocks["store"].wrap(diagnoser._store.save)
     else:
-        timers = {
-            "inference": Timer(module.predict),
-            "read": Timer(module.read_object),
-            "store": Timer(module.store_result),
-        }
-        module.predict = timers["inference"]
-        module.read_object = timers["read"]
-        module.store_result = timers["store"]
-    return timers
+        module.predict = clocks["inference"].wrap(module.predict)
+        module.preprocess_image = clocks["prep"].wrap(module.preprocess_image)  # decode happens in img_to_array
+        module.read_object = clocks["read"].wrap(module.read_object)
+        module.store_result = clocks["store"].wrap(module.store_result)
+    return clocks
 
 
 def invoke(handler, event: dict, context) -> dict:
