@@ -49,7 +49,8 @@ def test_every_variant_has_sane_figures_and_ratios_against_the_baseline(quick_ru
             f = v["images"][image]
             assert f["n"] == 3
             assert 0 < f["inference_ms"] <= f["p50_ms"] <= f["p95_ms"] < 60_000, (name, image)
-            assert 0 < f["io_ms"] + f["prep_ms"] <= f["beyond_ms"] + 1e-6, (name, image)
+            # Per call, I/O and image preparation are parts of the time beyond inference; so are their medians.
+            assert 0 < f["io_ms"] <= f["beyond_ms"] and 0 < f["prep_ms"] <= f["beyond_ms"], (name, image)
             assert f["cpu_s"] > 0 and f["cost_per_million"] > 0.2, (name, image)  # at least the request price
         assert v["cold_ratio"] == pytest.approx(summary["variants"]["baseline"]["cold_s"] / v["cold_s"])
     assert summary["variants"]["baseline"]["cold_ratio"] == pytest.approx(1.0)
