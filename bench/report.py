@@ -147,6 +147,14 @@ def markdown(summary: dict, meta: dict) -> str:
         "(AWS Lambda x86_64 list prices in us-east-1, as assumed; cold starts and free tier not included). "
         "Durations are this machine's, not Lambda's: at 2048 MB Lambda gives about 1.2 vCPU.",
         "",
+        "Cold start, split (medians): *init* = spawn → handler module imported (imports, model load, "
+        "clients); *first call* = → first result stored.",
+        "",
+        "| variant | init s | first call s | CPU s, init + first call |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {v['init_s']:.2f} | {v['first_invoke_s']:.2f} | {v['cold_cpu_s']:.2f} |"
+          for name, v in summary["variants"].items()),
+        "",
         "| target (reported, not asserted) | variant | measured | met |",
         "|---|---|---:|:---:|",
     ]
