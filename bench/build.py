@@ -46,7 +46,9 @@ def is_built(out: Path) -> bool:
 
 
 def labels() -> tuple[str, ...]:
-    return tuple(line.strip() for line in LABELS_FILE.read_text(encoding="utf-8").splitlines() if line.strip())
+    return tuple(
+        line.strip() for line in LABELS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()
+    )
 
 
 def build(out: Path) -> None:
@@ -64,7 +66,9 @@ def build(out: Path) -> None:
         raise SystemExit(f"{ARCHITECTURE} does not match {len(names)} labels at {SIDE}x{SIDE}")
     (out / "seed").mkdir(parents=True, exist_ok=True)
     model.save_weights(out / "seed" / "weights.h5")
-    print(f"  weights: {model.count_params():,} parameters ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(
+        f"  weights: {model.count_params():,} parameters ({time.perf_counter() - started:.0f} s)", flush=True
+    )
     for name, quantize in (("float32", None), ("int8", "dynamic")):
         model_dir = out / name
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -82,8 +86,11 @@ def build(out: Path) -> None:
             name=f"seed-inception-v3-random-{name}",
             source_format="keras2-json",
             keras_file=keras_file,
-            extra={"description": "Seed architecture with random weights, for speed benchmarks only.",
-                   "weight_seed": WEIGHT_SEED, "quantization": quantize or "none"},
+            extra={
+                "description": "Seed architecture with random weights, for speed benchmarks only.",
+                "weight_seed": WEIGHT_SEED,
+                "quantization": quantize or "none",
+            },
         )
         write_metadata(model_dir, meta)
         size = (model_dir / TFLITE_FILE).stat().st_size / 1e6

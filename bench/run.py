@@ -11,7 +11,6 @@ builds the model artifacts once (build/bench-model/), then runs every variant as
 from __future__ import annotations
 
 import argparse
-import copy
 import io
 import json
 import os
@@ -49,14 +48,30 @@ class Variant:
 
 def variants(cache: Path) -> list[Variant]:
     return [
-        Variant("baseline", "seed's way (Keras 2, full-res decode)", "baseline",
-                {"SEED_WEIGHTS": str(cache / "seed" / "weights.h5")}),
-        Variant("litert-f32", "ours, LiteRT float32", "ours",
-                {"MODEL_DIR": str(cache / "float32"), "MODEL_RUNTIME": "litert"}),
-        Variant("litert-int8", "ours, LiteRT int8 dynamic-range", "ours",
-                {"MODEL_DIR": str(cache / "int8"), "MODEL_RUNTIME": "litert"}),
-        Variant("keras", "ours, MODEL_RUNTIME=keras", "ours",
-                {"MODEL_DIR": str(cache / "float32"), "MODEL_RUNTIME": "keras"}),
+        Variant(
+            "baseline",
+            "seed's way (Keras 2, full-res decode)",
+            "baseline",
+            {"SEED_WEIGHTS": str(cache / "seed" / "weights.h5")},
+        ),
+        Variant(
+            "litert-f32",
+            "ours, LiteRT float32",
+            "ours",
+            {"MODEL_DIR": str(cache / "float32"), "MODEL_RUNTIME": "litert"},
+        ),
+        Variant(
+            "litert-int8",
+            "ours, LiteRT int8 dynamic-range",
+            "ours",
+            {"MODEL_DIR": str(cache / "int8"), "MODEL_RUNTIME": "litert"},
+        ),
+        Variant(
+            "keras",
+            "ours, MODEL_RUNTIME=keras",
+            "ours",
+            {"MODEL_DIR": str(cache / "float32"), "MODEL_RUNTIME": "keras"},
+        ),
     ]
 
 
@@ -71,12 +86,21 @@ def lambda_env(endpoint: str, memory_mb: int) -> dict[str, str]:
     keep.pop("TABLE_NAME", None)
     return {
         **keep,
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
-        "TABLE_NAME": TABLE, "RESULT_SINK": "dynamodb", "IMAGES_BUCKET": BUCKET,
-        "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "leaf-diagnosis-bench",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb), "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "TABLE_NAME": TABLE,
+        "RESULT_SINK": "dynamodb",
+        "IMAGES_BUCKET": BUCKET,
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "AWS_LAMBDA_FUNCTION_NAME": "leaf-diagnosis-bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -117,7 +141,11 @@ def run_worker(variant: Variant, job: dict, env: dict[str, str], raw: Path, tag:
         spawned = time.time()
         proc = subprocess.run(
             [sys.executable, "-m", "bench.worker", str(job_path), str(report_path)],
-            cwd=ROOT, env={**env, **variant.env}, stdout=log, stderr=subprocess.STDOUT, timeout=900,
+            cwd=ROOT,
+            env={**env, **variant.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=900,
         )
     if proc.returncode != 0 or not report_path.is_file():
         tail = log_path.read_text(errors="replace")[-3000:]
@@ -149,9 +177,12 @@ def machine() -> dict:
 def commit() -> str:
     """The commit measured, with '+dirty' when the work tree has changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        )
     except OSError:
         return "unknown"
     return (head.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
@@ -165,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these variants (baseline is always kept)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results.md, .json and chart.png go")
     parser.add_argument("--model-cache", type=Path, default=MODEL_CACHE)
-    parser.add_argument("--profile", action="store_true", help="cProfile init + first call and the warm loops into <out>/raw/*.prof")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile init + first call and the warm loops into <out>/raw/*.prof",
+    )
     parser.add_argument("--memory-mb", type=int, default=report.MEMORY_MB)
     parser.add_argument("--price-gb-s", type=float, default=report.PRICE_GB_S)
     args = parser.parse_args(argv)
@@ -173,14 +208,23 @@ def main(argv: list[str] | None = None) -> int:
     warm = args.warm or (3 if args.quick else 30)
     started = time.time()
     info = machine()
-    print(f"bench: {'quick' if args.quick else 'full'} run, {cold} cold start(s) per variant, "
-          f"{warm} warm calls per image; {info['cpu']}, {info['cores']} cores, load {info['loadavg_start']}",
-          flush=True)
+    print(
+        f"bench: {'quick' if args.quick else 'full'} run, {cold} cold start(s) per variant, "
+        f"{warm} warm calls per image; {info['cpu']}, {info['cores']} cores, load {info['loadavg_start']}",
+        flush=True,
+    )
 
     print("building model artifacts (cached in build/bench-model/) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "bench.build", "--out", str(args.model_cache)], cwd=ROOT, check=True,
-                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, stderr=subprocess.DEVNULL)
-    chosen = [v for v in variants(args.model_cache) if not args.only or v.name in args.only or v.kind == "baseline"]
+    subprocess.run(
+        [sys.executable, "-m", "bench.build", "--out", str(args.model_cache)],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stderr=subprocess.DEVNULL,
+    )
+    chosen = [
+        v for v in variants(args.model_cache) if not args.only or v.name in args.only or v.kind == "baseline"
+    ]
     raw = args.out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
 
@@ -200,31 +244,52 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(cold):
             for variant in chosen:
                 last = rep == cold - 1
-                job = {"module": variant.module, "kind": variant.kind, "cold_event": events["photo"],
-                       "warm_iterations": warm if last else 0, "warm_events": events if last else {},
-                       "profile": str(raw / f"{variant.name}.prof") if args.profile and last else None}
+                job = {
+                    "module": variant.module,
+                    "kind": variant.kind,
+                    "cold_event": events["photo"],
+                    "warm_iterations": warm if last else 0,
+                    "warm_events": events if last else {},
+                    "profile": str(raw / f"{variant.name}.prof") if args.profile and last else None,
+                }
                 dynamodb.delete_item(TableName=TABLE, Key={"image": {"S": photo_uri}})
-                print(f"  [{rep + 1}/{cold}] {variant.name:<12} cold start{' + warm loops' if last else ''} ...",
-                      end="", flush=True)
+                print(
+                    f"  [{rep + 1}/{cold}] {variant.name:<12} cold start{' + warm loops' * last} ...",
+                    end="",
+                    flush=True,
+                )
                 result = run_worker(variant, job, env, raw, f"{variant.name}-{rep + 1}")
-                item = dynamodb.get_item(TableName=TABLE, Key={"image": {"S": photo_uri}}, ConsistentRead=True)
+                item = dynamodb.get_item(
+                    TableName=TABLE, Key={"image": {"S": photo_uri}}, ConsistentRead=True
+                )
                 if item.get("Item", {}).get("status", {}).get("S") != "ok":
                     raise SystemExit(f"{variant.name}: no ok result stored for {photo_uri}")
                 results[variant.name].append(result)
                 line = f" {result['first_stored'] - result['spawned']:.2f} s"
                 if result["warm"]:
-                    photo_ms = sorted(r["total"] for r in result["warm"]["photo"])[len(result["warm"]["photo"]) // 2]
-                    line += f"; warm 12 MP p50 {photo_ms * 1000:.0f} ms; peak RSS {result['peak_rss_kb'] / 1024:.0f} MB"
+                    photo_ms = sorted(r["total"] for r in result["warm"]["photo"])[
+                        len(result["warm"]["photo"]) // 2
+                    ]
+                    rss = result["peak_rss_kb"] / 1024
+                    line += f"; warm 12 MP p50 {photo_ms * 1000:.0f} ms; peak RSS {rss:.0f} MB"
                 print(line, flush=True)
 
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = report.summarise(
-        {v.name: results[v.name] for v in chosen}, {v.name: v.label for v in chosen},
-        memory_mb=args.memory_mb, price_gb_s=args.price_gb_s,
+        {v.name: results[v.name] for v in chosen},
+        {v.name: v.label for v in chosen},
+        memory_mb=args.memory_mb,
+        price_gb_s=args.price_gb_s,
     )
-    meta = {"mode": "quick" if args.quick else "full", "cold_starts": cold, "warm_iterations": warm,
-            "machine": info, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-            "wall_seconds": round(time.time() - started, 1), "commit": commit()}
+    meta = {
+        "mode": "quick" if args.quick else "full",
+        "cold_starts": cold,
+        "warm_iterations": warm,
+        "machine": info,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "wall_seconds": round(time.time() - started, 1),
+        "commit": commit(),
+    }
     paths = report.write(args.out, summary, meta)
     print(report.markdown(summary, meta))
     print("wrote " + ", ".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in paths))

@@ -56,7 +56,9 @@ def instrument(kind: str, module) -> dict[str, Clock]:
         diagnoser._store.save = clocks["store"].wrap(diagnoser._store.save)
     else:
         module.predict = clocks["inference"].wrap(module.predict)
-        module.preprocess_image = clocks["prep"].wrap(module.preprocess_image)  # decode happens in img_to_array
+        module.preprocess_image = clocks["prep"].wrap(
+            module.preprocess_image
+        )  # decode happens in img_to_array
         module.read_object = clocks["read"].wrap(module.read_object)
         module.store_result = clocks["store"].wrap(module.store_result)
     return clocks

@@ -22,7 +22,10 @@ def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out, result.stdout
@@ -49,10 +52,12 @@ def test_every_variant_has_sane_figures_and_ratios_against_the_baseline(quick_ru
             f = v["images"][image]
             assert f["n"] == 3
             assert 0 < f["inference_ms"] <= f["p50_ms"] <= f["p95_ms"] < 60_000, (name, image)
-            # Per call, I/O and image preparation are parts of the time beyond inference; so are their medians.
+            # Per call, I/O and image preparation are parts of the time beyond inference: so are medians.
             assert 0 < f["io_ms"] <= f["beyond_ms"] and 0 < f["prep_ms"] <= f["beyond_ms"], (name, image)
             assert f["cpu_s"] > 0 and f["cost_per_million"] > 0.2, (name, image)  # at least the request price
         assert v["cold_ratio"] == pytest.approx(summary["variants"]["baseline"]["cold_s"] / v["cold_s"])
     assert summary["variants"]["baseline"]["cold_ratio"] == pytest.approx(1.0)
     # The model is the same size everywhere: int8 weights make a smaller LiteRT process than float32.
-    assert summary["variants"]["litert-int8"]["peak_rss_mb"] < summary["variants"]["litert-f32"]["peak_rss_mb"]
+    assert (
+        summary["variants"]["litert-int8"]["peak_rss_mb"] < summary["variants"]["litert-f32"]["peak_rss_mb"]
+    )
