@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test model deploy-check runtime-test clean
+.PHONY: demo invoke api test model bench deploy-check runtime-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(VENV)/.test-deps
 
 model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
+
+# The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests).
+bench: $(VENV)/.test-deps
+	$(PY) -m bench.run
 
 # The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
 DEPLOY_VENV := .venv-deploy

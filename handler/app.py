@@ -32,7 +32,9 @@ ACCEPTED_SHAPES = (
 SAFETY_MARGIN_MS = 5_000
 
 container = Container(Settings.from_env())
-container.classifier  # noqa: B018 - load the model during init, where Lambda gives full CPU
+# Load the model and create the AWS clients during init, where Lambda gives full CPU: the first
+# invocation then costs what any warm one does (creating the S3 client alone is ~80 ms).
+container.diagnoser  # noqa: B018
 api_resolver = make_resolver(container)
 
 

@@ -18,7 +18,9 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only botocore (our S3 and DynamoDB calls): patch_all would import and patch every library the
+# X-Ray SDK knows (requests, sqlite3, httplib, ...), ~60 ms of cold start for calls we never make.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 
 
 @contextmanager

@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from handler.errors import ImageRejected
 from handler.imaging import decode_image
@@ -71,6 +71,15 @@ def test_exif_orientation_is_applied(orientation, size):
     exif[0x0112] = orientation
     data = encode(gradient(), "JPEG", exif=exif.tobytes())
     assert decode_image(data, max_pixels=LIMIT, target=TARGET).size == size
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_gives_the_pixels_pillow_exif_transpose_gives(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(gradient(), "PNG", exif=exif.tobytes())  # lossless: pixels compare exactly
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    assert np.array_equal(np.asarray(decode_image(data, max_pixels=LIMIT, target=TARGET)), np.asarray(expected))
 
 
 def test_large_jpeg_is_draft_decoded_but_stays_above_the_model_input():

@@ -1,0 +1,1 @@
+"""Benchmark: the handler against the seed's way, each variant in fresh processes."""

@@ -1,0 +1,115 @@
+"""Build the benchmark's model artifacts once: the seed architecture with fixed random weights.
+
+    python -m bench.build [--out build/bench-model]
+
+Writes, under --out:
+  seed/weights.h5            the weights file the seed loaded with load_weights (Keras 2 API)
+  float32/                   model directory: model.tflite (float32), model.h5, metadata.json
+  int8/                      model directory: model.tflite (dynamic-range int8), metadata.json
+  stamp.json                 what the cache was built from; a mismatch triggers a rebuild
+Speed does not depend on the weights' values, only on their shapes, so random weights are enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "plantnet"
+ARCHITECTURE = SHARED / "inceptionModelArchitecture.json"
+LABELS_FILE = SHARED / "labels.txt"
+DEFAULT_OUT = ROOT / "build" / "bench-model"
+WEIGHT_SEED = 20240601
+# Bump when the way artifacts are built changes, so old caches are rebuilt.
+BUILD_VERSION = 1
+SIDE = 256
+
+
+def expected_stamp() -> dict:
+    digest = hashlib.sha256(ARCHITECTURE.read_bytes() + LABELS_FILE.read_bytes()).hexdigest()
+    return {"build_version": BUILD_VERSION, "inputs_sha256": digest, "weight_seed": WEIGHT_SEED}
+
+
+def is_built(out: Path) -> bool:
+    stamp = out / "stamp.json"
+    if not stamp.is_file():
+        return False
+    try:
+        return json.loads(stamp.read_text())["inputs"] == expected_stamp()
+    except (KeyError, json.JSONDecodeError):
+        return False
+
+
+def labels() -> tuple[str, ...]:
+    return tuple(
+        line.strip() for line in LABELS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()
+    )
+
+
+def build(out: Path) -> None:
+    """Generate weights, save them the seed's way, convert to LiteRT float32 and int8."""
+    import tf_keras
+
+    from model.convert import to_tflite
+    from model.metadata import TFLITE_FILE, ModelMetadata, file_sha256, write_metadata
+
+    started = time.perf_counter()
+    tf_keras.utils.set_random_seed(WEIGHT_SEED)
+    model = tf_keras.models.model_from_json(ARCHITECTURE.read_text(encoding="utf-8"))
+    names = labels()
+    if model.output_shape[-1] != len(names) or tuple(model.input_shape[1:3]) != (SIDE, SIDE):
+        raise SystemExit(f"{ARCHITECTURE} does not match {len(names)} labels at {SIDE}x{SIDE}")
+    (out / "seed").mkdir(parents=True, exist_ok=True)
+    model.save_weights(out / "seed" / "weights.h5")
+    print(
+        f"  weights: {model.count_params():,} parameters ({time.perf_counter() - started:.0f} s)", flush=True
+    )
+    for name, quantize in (("float32", None), ("int8", "dynamic")):
+        model_dir = out / name
+        model_dir.mkdir(parents=True, exist_ok=True)
+        (model_dir / TFLITE_FILE).write_bytes(to_tflite(model, quantize=quantize))
+        keras_file = None
+        if quantize is None:
+            keras_file = "model.h5"
+            model.save(model_dir / keras_file, save_format="h5")
+        meta = ModelMetadata(
+            labels=names,
+            height=SIDE,
+            width=SIDE,
+            preprocess="inception",
+            sha256=file_sha256(model_dir / TFLITE_FILE),
+            name=f"seed-inception-v3-random-{name}",
+            source_format="keras2-json",
+            keras_file=keras_file,
+            extra={
+                "description": "Seed architecture with random weights, for speed benchmarks only.",
+                "weight_seed": WEIGHT_SEED,
+                "quantization": quantize or "none",
+            },
+        )
+        write_metadata(model_dir, meta)
+        size = (model_dir / TFLITE_FILE).stat().st_size / 1e6
+        print(f"  {name}: model.tflite {size:.1f} MB ({time.perf_counter() - started:.0f} s)", flush=True)
+    stamp = {"inputs": expected_stamp(), "built_seconds": round(time.perf_counter() - started, 1)}
+    (out / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--force", action="store_true", help="rebuild even if the cache is current")
+    args = parser.parse_args(argv)
+    if is_built(args.out) and not args.force:
+        print(f"  model artifacts in {args.out} are current")
+        return 0
+    build(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
