@@ -16,7 +16,6 @@ from handler.container import Container
 from handler.diagnose import Outcome
 from handler.errors import TransientError, UnknownEvent
 from handler.observability import logger, metrics, tracer
-from handler.api.routes import make_resolver
 from handler.sources import api, batch_ops, eventbridge, s3, sqs
 from handler.sources.s3 import BadRecord, ObjectRef
 
@@ -35,7 +34,6 @@ container = Container(Settings.from_env())
 # Load the model and create the AWS clients during init, where Lambda gives full CPU: the first
 # invocation then costs what any warm one does (creating the S3 client alone is ~80 ms).
 container.diagnoser  # noqa: B018
-api_resolver = make_resolver(container)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -48,7 +46,7 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
     if s3.is_notification(event):
         return handle_notification(event, context)
     if api.is_rest_proxy_event(event):
-        return api_resolver.resolve(event, context)
+        return container.api.resolve(event, context)
     if sqs.is_batch(event):
         return handle_queue_batch(event, context)
     if eventbridge.is_object_created(event):

@@ -78,3 +78,11 @@ class Container:
     @cached_property
     def pipeline(self) -> RecordPipeline:
         return RecordPipeline(self.diagnoser)
+
+    @cached_property
+    def api(self) -> Any:
+        """The API Gateway resolver, built on the first API request: its imports (pydantic for
+        validation and OpenAPI, ~100 ms) are not paid by containers that only see S3 events."""
+        from handler.api.routes import make_resolver
+
+        return make_resolver(self)
