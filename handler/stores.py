@@ -1,7 +1,14 @@
-"""Where results go: a DynamoDB table, the S3 object's own metadata, or both."""
+"""Where results go: a DynamoDB table, the S3 object's own metadata, or both.
+
+Idempotency and ordering are conditional writes on the results table itself, one item per image.
+Why not Powertools idempotency: it needs its own table (more IAM and template surface) and only
+de-duplicates; it cannot say that an event is *older* than the result already stored. Ordering
+needs a condition on the results item anyway, and the same condition de-duplicates for free.
+"""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -9,23 +16,46 @@ from urllib.parse import quote
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import ObjectGone, TransientError
+from handler.errors import AlreadyRecorded, InProgress, ObjectGone, TransientError
 from handler.objects import StoredObject
-from handler.records import DiagnosisRecord
+from handler.records import DiagnosisRecord, EventKey
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
 MODEL_META = "diagnosis-model"
 STATUS_META = "diagnosis-status"
 
+# A claim stops a concurrent duplicate from running the model a second time. It only saves work:
+# the conditional write below is what guarantees one result, so a claim that outlives a crashed
+# holder merely delays the retry, and one that expires under a slow holder costs one extra inference.
+CLAIM_SECONDS = 60
+# Bookkeeping attributes on the item; never part of a record as the API shows it.
+INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until")
+# The stored result is older than this event, or is this event's under another model.
+_OLDER_THAN_EVENT = (
+    "attribute_not_exists(event_order) OR event_order < :o"
+    " OR (event_order = :o AND (event_identity <> :i OR model_version <> :m))"
+)
+_UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
+
 
 class ResultStore(Protocol):
+    commits: bool  # True for the store whose write marks the event done; it is written last
+
+    def claim(self, key: EventKey) -> dict[str, Any] | None:
+        """Reserve the event; return the stored item it would replace. AlreadyRecorded/InProgress say why not."""
+
+    def release(self, key: EventKey) -> None:
+        """Drop a claim that will not be followed by a write (best effort)."""
+
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         """Persist one record; raise TransientError when a retry may succeed."""
 
 
 class DynamoResultStore:
-    """One item per image, keyed by `image` = s3://bucket/key."""
+    """One item per image, keyed by `image` = s3://bucket/key, written only by newer events."""
+
+    commits = True
 
     def __init__(self, dynamodb: Any, table_name: str) -> None:
         self._db = dynamodb
@@ -33,22 +63,86 @@ class DynamoResultStore:
         self._serializer = TypeSerializer()
         self._deserializer = TypeDeserializer()
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
-        item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in record.as_dict().items()}
+    def claim(self, key: EventKey) -> dict[str, Any] | None:
+        values = {**self._key_values(key), ":e": key.identity.split("/", 1)[0],
+                  ":until": int(time.time()) + CLAIM_SECONDS, ":now": int(time.time())}
         try:
-            self._db.put_item(TableName=self._table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"image": {"S": key.image}},
+                UpdateExpression="SET claim_order = :o, claim_etag = :e, claim_until = :until",
+                ConditionExpression=f"({_OLDER_THAN_EVENT}) AND ({_UNCLAIMED})",
+                ExpressionAttributeValues=self._values(values),
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise TransientError(f"claiming {key.image} in {self._table} failed: {_code(exc)}") from exc
+            stored = self._item(exc.response.get("Item")) if "Item" in exc.response else self._raw_get(key.image)
+            if key.covered_by(stored):
+                raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
+            raise InProgress(f"{key.image} is being diagnosed by another invocation") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"claiming {key.image} in {self._table} failed: {exc}") from exc
+        return self._item(response.get("Attributes"))
+
+    def release(self, key: EventKey) -> None:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"image": {"S": key.image}},
+                UpdateExpression="REMOVE claim_order, claim_etag, claim_until",
+                ConditionExpression="claim_order = :o AND claim_etag = :e",
+                ExpressionAttributeValues=self._values({":o": key.order, ":e": key.identity.split("/", 1)[0]}),
+            )
+        except (ClientError, BotoCoreError):
+            pass  # someone newer holds it, or it is gone; an unreleased claim only delays a retry until it expires
+
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+        key = record.event_key
+        fields = {**record.as_dict(), "event_order": key.order, "event_identity": key.identity}
+        item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in fields.items()}
+        try:
+            # A whole-item put: the result and the end of the claim land together, or not at all.
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=_OLDER_THAN_EVENT,
+                ExpressionAttributeValues=self._values(self._key_values(key)),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
+            raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
 
     def get(self, image: str) -> dict[str, Any] | None:
+        """The record as the API shows it; None until a result is stored (a bare claim is not one)."""
+        item = self._raw_get(image)
+        if item is None or "status" not in item:
+            return None
+        return {k: v for k, v in item.items() if k not in INTERNAL_ATTRIBUTES}
+
+    def _raw_get(self, image: str) -> dict[str, Any] | None:
         try:
             response = self._db.get_item(TableName=self._table, Key={"image": {"S": image}}, ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"reading {image} from {self._table} failed: {exc}") from exc
-        item = response.get("Item")
-        if item is None:
+        return self._item(response.get("Item"))
+
+    def _item(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not raw:
             return None
-        return {k: _from_dynamo(self._deserializer.deserialize(v)) for k, v in item.items()}
+        return {k: _from_dynamo(self._deserializer.deserialize(v)) for k, v in raw.items()}
+
+    def _values(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._serializer.serialize(v) for k, v in values.items()}
+
+    @staticmethod
+    def _key_values(key: EventKey) -> dict[str, Any]:
+        return {":o": key.order, ":i": key.identity, ":m": key.model_version}
 
 
 class S3MetadataStore:
@@ -58,12 +152,22 @@ class S3MetadataStore:
     diagnoses its own write-back again.
     """
 
+    commits = False
+
     def __init__(self, s3: Any) -> None:
         self._s3 = s3
+
+    def claim(self, key: EventKey) -> dict[str, Any] | None:
+        return None
+
+    def release(self, key: EventKey) -> None:
+        return None
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         if obj is None:
             return
+        if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
+            return  # already says so (a retry after the table write failed): a copy would only fire another event
         metadata = {**obj.metadata, **diagnosis_metadata(record)}
         params: dict[str, Any] = {
             "Bucket": obj.ref.bucket,
@@ -92,10 +196,30 @@ class S3MetadataStore:
 
 
 class StoreChain:
-    """Writes to each store in order: the table first, so a retry after a failed copy redoes both."""
+    """Writes S3 metadata first and the table last: the table write is the commit.
+
+    If the copy succeeds and the table write fails, the retry finds no stored result, diagnoses
+    again and only writes the table (the metadata already says the same). The other way round a
+    retry would see the committed result, skip, and leave the metadata unwritten.
+    """
 
     def __init__(self, stores: list[ResultStore]) -> None:
-        self._stores = stores
+        self._stores = sorted(stores, key=lambda store: store.commits)
+
+    @property
+    def commits(self) -> bool:
+        """True when a table remembers results (and so can tell a duplicate event from a new one)."""
+        return any(store.commits for store in self._stores)
+
+    def claim(self, key: EventKey) -> dict[str, Any] | None:
+        prior = None
+        for store in self._stores:
+            prior = store.claim(key) or prior
+        return prior
+
+    def release(self, key: EventKey) -> None:
+        for store in self._stores:
+            store.release(key)
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         for store in self._stores:
@@ -110,6 +234,10 @@ def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
     if record.confidence is not None:
         meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
     return meta
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _to_dynamo(value: Any) -> Any:
