@@ -51,17 +51,17 @@ class Diagnoser:
         key = EventKey.of(ref.uri, ref.sequencer, ref.etag, ref.version_id, self._classifier.model_version)
         try:
             # Before any read: a duplicate or a late, older event costs one conditional write, no inference.
-            prior = self._store.claim(key)
+            claim = self._store.claim(key)
         except AlreadyRecorded as exc:
             return Outcome(ref, "skipped", str(exc))
         committed = False
         try:
-            outcome = self._diagnose_claimed(ref, prior)
+            outcome = self._diagnose_claimed(ref, claim.prior)
             committed = outcome.status != "skipped"
             return outcome
         finally:
             if not committed:
-                self._store.release(key)
+                self._store.release(claim)
 
     def _diagnose_claimed(self, ref: ObjectRef, prior: dict[str, Any] | None) -> Outcome:
         started = time.perf_counter()

@@ -9,6 +9,8 @@ needs a condition on the results item anyway, and the same condition de-duplicat
 from __future__ import annotations
 
 import time
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -30,7 +32,7 @@ STATUS_META = "diagnosis-status"
 # holder merely delays the retry, and one that expires under a slow holder costs one extra inference.
 CLAIM_SECONDS = 60
 # Bookkeeping attributes on the item; never part of a record as the API shows it.
-INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until")
+INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until", "claim_token")
 # The stored result is older than this event, or is this event's under another model.
 _OLDER_THAN_EVENT = (
     "attribute_not_exists(event_order) OR event_order < :o"
@@ -39,13 +41,22 @@ _OLDER_THAN_EVENT = (
 _UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
 
 
+@dataclass(frozen=True)
+class Claim:
+    """This invocation's reservation of one event, and the stored item it would replace."""
+
+    key: EventKey
+    token: str | None = None
+    prior: dict[str, Any] | None = None
+
+
 class ResultStore(Protocol):
     commits: bool  # True for the store whose write marks the event done; it is written last
 
-    def claim(self, key: EventKey) -> dict[str, Any] | None:
-        """Reserve the event; return the stored item it would replace. AlreadyRecorded/InProgress say why not."""
+    def claim(self, key: EventKey) -> Claim:
+        """Reserve the event. AlreadyRecorded (nothing to do) or InProgress (retry later) say why not."""
 
-    def release(self, key: EventKey) -> None:
+    def release(self, claim: Claim) -> None:
         """Drop a claim that will not be followed by a write (best effort)."""
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
@@ -63,14 +74,15 @@ class DynamoResultStore:
         self._serializer = TypeSerializer()
         self._deserializer = TypeDeserializer()
 
-    def claim(self, key: EventKey) -> dict[str, Any] | None:
-        values = {**self._key_values(key), ":e": key.identity.split("/", 1)[0],
+    def claim(self, key: EventKey) -> Claim:
+        token = uuid.uuid4().hex
+        values = {**self._key_values(key), ":e": key.identity.split("/", 1)[0], ":t": token,
                   ":until": int(time.time()) + CLAIM_SECONDS, ":now": int(time.time())}
         try:
             response = self._db.update_item(
                 TableName=self._table,
                 Key={"image": {"S": key.image}},
-                UpdateExpression="SET claim_order = :o, claim_etag = :e, claim_until = :until",
+                UpdateExpression="SET claim_order = :o, claim_etag = :e, claim_until = :until, claim_token = :t",
                 ConditionExpression=f"({_OLDER_THAN_EVENT}) AND ({_UNCLAIMED})",
                 ExpressionAttributeValues=self._values(values),
                 ReturnValues="ALL_OLD",
@@ -80,21 +92,26 @@ class DynamoResultStore:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise TransientError(f"claiming {key.image} in {self._table} failed: {_code(exc)}") from exc
             stored = self._item(exc.response.get("Item")) if "Item" in exc.response else self._raw_get(key.image)
+            if stored and stored.get("claim_token") == token:
+                # Our own claim landed but its reply was lost; botocore's retry then met it.
+                return Claim(key, token, stored)
             if key.covered_by(stored):
                 raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
             raise InProgress(f"{key.image} is being diagnosed by another invocation") from exc
         except BotoCoreError as exc:
             raise TransientError(f"claiming {key.image} in {self._table} failed: {exc}") from exc
-        return self._item(response.get("Attributes"))
+        return Claim(key, token, self._item(response.get("Attributes")))
 
-    def release(self, key: EventKey) -> None:
+    def release(self, claim: Claim) -> None:
+        if claim.token is None:
+            return
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"image": {"S": key.image}},
-                UpdateExpression="REMOVE claim_order, claim_etag, claim_until",
-                ConditionExpression="claim_order = :o AND claim_etag = :e",
-                ExpressionAttributeValues=self._values({":o": key.order, ":e": key.identity.split("/", 1)[0]}),
+                Key={"image": {"S": claim.key.image}},
+                UpdateExpression="REMOVE claim_order, claim_etag, claim_until, claim_token",
+                ConditionExpression="claim_token = :t",
+                ExpressionAttributeValues=self._values({":t": claim.token}),
             )
         except (ClientError, BotoCoreError):
             pass  # someone newer holds it, or it is gone; an unreleased claim only delays a retry until it expires
@@ -110,9 +127,15 @@ class DynamoResultStore:
                 Item=item,
                 ConditionExpression=_OLDER_THAN_EVENT,
                 ExpressionAttributeValues=self._values(self._key_values(key)),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
+                stored = self._item(exc.response.get("Item"))
+                if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
+                    key.order, key.identity, key.model_version
+                ):
+                    return  # this very result is stored: our put landed and its reply was lost
                 raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
             raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
@@ -157,10 +180,10 @@ class S3MetadataStore:
     def __init__(self, s3: Any) -> None:
         self._s3 = s3
 
-    def claim(self, key: EventKey) -> dict[str, Any] | None:
-        return None
+    def claim(self, key: EventKey) -> Claim:
+        return Claim(key)
 
-    def release(self, key: EventKey) -> None:
+    def release(self, claim: Claim) -> None:
         return None
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
@@ -211,15 +234,14 @@ class StoreChain:
         """True when a table remembers results (and so can tell a duplicate event from a new one)."""
         return any(store.commits for store in self._stores)
 
-    def claim(self, key: EventKey) -> dict[str, Any] | None:
-        prior = None
-        for store in self._stores:
-            prior = store.claim(key) or prior
-        return prior
+    def claim(self, key: EventKey) -> Claim:
+        claims = [store.claim(key) for store in self._stores if store.commits]
+        return claims[0] if claims else Claim(key)
 
-    def release(self, key: EventKey) -> None:
+    def release(self, claim: Claim) -> None:
         for store in self._stores:
-            store.release(key)
+            if store.commits:
+                store.release(claim)
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         for store in self._stores:
