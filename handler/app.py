@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.config import Settings
@@ -13,12 +15,15 @@ from handler.container import Container
 from handler.diagnose import Outcome
 from handler.errors import TransientError, UnknownEvent
 from handler.observability import logger, metrics, tracer
-from handler.sources import s3
+from handler.sources import batch_ops, eventbridge, s3, sqs
 from handler.sources.s3 import BadRecord, ObjectRef
 
 ACCEPTED_SHAPES = (
     'S3 notification {"Records": [{"eventSource": "aws:s3", ...}]}',
     'S3 test event {"Service": "Amazon S3", "Event": "s3:TestEvent"}',
+    'SQS batch of S3 events {"Records": [{"eventSource": "aws:sqs", "body": "<S3 event JSON>", ...}]}',
+    'EventBridge S3 event {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}',
+    'S3 Batch Operations {"invocationSchemaVersion": "1.0"|"2.0", "invocationId": ..., "tasks": [...]}',
 )
 # Stop starting new records when less than this is left, so nothing is half-written.
 SAFETY_MARGIN_MS = 5_000
@@ -36,6 +41,12 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
         return {"status": "acknowledged", "event": "s3:TestEvent"}
     if s3.is_notification(event):
         return handle_notification(event, context)
+    if sqs.is_batch(event):
+        return handle_queue_batch(event, context)
+    if eventbridge.is_object_created(event):
+        return handle_eventbridge(event, context)
+    if batch_ops.is_job_invocation(event):
+        return handle_batch_job(event, context)
     raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(ACCEPTED_SHAPES))
 
 
@@ -43,30 +54,104 @@ def handle_notification(event: Mapping[str, Any], context: LambdaContext) -> dic
     """Diagnose every record; one bad record never stops the others."""
     outcomes: list[dict[str, Any]] = []
     transient: list[str] = []
-    for item in s3.parse_notification(event):
+    parsed = s3.parse_notification(event)
+    refs = [item for item in parsed if isinstance(item, ObjectRef)]
+    results = iter(diagnose_each(refs, context))
+    for item in parsed:
         if isinstance(item, BadRecord):
-            logger.error("malformed S3 record", extra={"record_index": item.index, "reason": item.reason})
-            metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
-            outcomes.append({"record_index": item.index, "status": "rejected", "reason": item.reason})
+            _reject_bad_record(item, outcomes)
             continue
-        if _remaining_ms(context) < SAFETY_MARGIN_MS:
-            transient.append(f"{item.uri}: not started, invocation nearly out of time")
+        result = next(results)
+        if isinstance(result, TransientError):
+            transient.append(str(result))
             continue
-        logger.append_keys(bucket=item.bucket, key=item.key, event_name=item.event_name)
-        try:
-            outcome = container.diagnoser.diagnose(item)
-        except TransientError as exc:
-            logger.warning("transient failure; the invocation will fail so Lambda retries", extra={"error": str(exc)})
-            transient.append(f"{item.uri}: {exc}")
-            continue
-        finally:
-            logger.remove_keys(["bucket", "key", "event_name"])
-        _report(item, outcome)
-        outcomes.append({"image": item.uri, "status": outcome.status, "reason": outcome.reason})
+        outcomes.append(_summary(result))
     if transient:
         # Lambda retries the whole event; finished records are cheap to redo and write the same result.
         raise TransientError(f"{len(transient)} record(s) need a retry: " + "; ".join(transient))
     return {"status": "done", "results": outcomes}
+
+
+def handle_queue_batch(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Diagnose every message's objects; only the messages that need a retry are reported as failed."""
+    messages = {message.message_id: message for message in sqs.parse_batch(event)}
+    container.reader.prefetch(ref for m in messages.values() for ref in m.refs if container.diagnoser.would_read(ref))
+
+    def handle_message(record: SQSRecord) -> None:
+        message = messages[record.message_id]
+        if message.error:
+            logger.error("unreadable SQS message", extra={"message_id": message.message_id, "error": message.error})
+            raise ValueError(message.error)  # redelivered until maxReceiveCount, then it waits in the DLQ
+        for bad in message.bad_records:
+            _reject_bad_record(bad, [])
+        failed = [r for r in diagnose_each(message.refs, context, prefetch=False) if isinstance(r, TransientError)]
+        if failed:
+            raise TransientError("; ".join(str(f) for f in failed))
+
+    # A batch where every message failed gets the same per-message report, not an exception.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return dict(process_partial_response(dict(event), handle_message, processor, context))
+    finally:
+        container.reader.discard()
+
+
+def handle_eventbridge(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One object per event; a retryable failure raises so EventBridge's async invoke retries it."""
+    ref = eventbridge.parse_object_created(event)
+    (result,) = diagnose_each([ref], context)
+    if isinstance(result, TransientError):
+        raise result
+    return {"status": "done", "results": [_summary(result)]}
+
+
+def handle_batch_job(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One result code per task, in the shape S3 Batch Operations writes to its job report."""
+    invocation = batch_ops.parse_invocation(event)
+    logger.append_keys(batch_job_id=invocation.job_id)
+    refs = [task.ref for task in invocation.tasks if task.ref is not None]
+    results = iter(diagnose_each(refs, context))
+    replies = [batch_ops.task_result(task, next(results) if task.ref else None) for task in invocation.tasks]
+    return batch_ops.invocation_response(invocation, replies)
+
+
+def diagnose_each(
+    refs: Sequence[ObjectRef], context: LambdaContext, prefetch: bool = True
+) -> list[Outcome | TransientError]:
+    """Diagnose in order on this thread while the next objects download; a TransientError marks a retry."""
+    if prefetch:
+        container.reader.prefetch(ref for ref in refs if container.diagnoser.would_read(ref))
+    results: list[Outcome | TransientError] = []
+    try:
+        for ref in refs:
+            if _remaining_ms(context) < SAFETY_MARGIN_MS:
+                results.append(TransientError(f"{ref.uri}: not started, invocation nearly out of time"))
+                continue
+            logger.append_keys(bucket=ref.bucket, key=ref.key, event_name=ref.event_name)
+            try:
+                outcome = container.diagnoser.diagnose(ref)
+            except TransientError as exc:
+                logger.warning("transient failure; this record will be retried", extra={"error": str(exc)})
+                results.append(TransientError(f"{ref.uri}: {exc}"))
+                continue
+            finally:
+                logger.remove_keys(["bucket", "key", "event_name"])
+            _report(ref, outcome)
+            results.append(outcome)
+    finally:
+        if prefetch:
+            container.reader.discard()
+    return results
+
+
+def _summary(outcome: Outcome) -> dict[str, Any]:
+    return {"image": outcome.ref.uri, "status": outcome.status, "reason": outcome.reason}
+
+
+def _reject_bad_record(item: BadRecord, outcomes: list[dict[str, Any]]) -> None:
+    logger.error("malformed S3 record", extra={"record_index": item.index, "reason": item.reason})
+    metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
+    outcomes.append({"record_index": item.index, "status": "rejected", "reason": item.reason})
 
 
 def _report(ref: ObjectRef, outcome: Outcome) -> None:

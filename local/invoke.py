@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import itertools
 import json
 import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,33 +27,57 @@ from local.context import LocalContext
 
 
 def seed_objects(event: dict[str, Any]) -> dict[str, Any]:
-    """Upload a synthetic leaf for each S3 record and return the event with matching eTags."""
+    """Upload a synthetic leaf at every object the event names; return the event with matching ETags."""
     import boto3
 
-    from handler.sources.s3 import decode_s3_key, is_notification
     from model.synthetic import LABELS, make_leaf
 
-    if not is_notification(event):
-        return event
     s3 = boto3.client("s3")
-    seeded = copy.deepcopy(event)
-    for index, record in enumerate(seeded["Records"]):
-        bucket = record["s3"]["bucket"]["name"]
-        key = decode_s3_key(record["s3"]["object"]["key"])
+    count = itertools.count()
+
+    def upload(bucket: str, key: str) -> tuple[str, int]:
+        index = next(count)
         buffer = io.BytesIO()
         make_leaf(index % len(LABELS), seed=700_000 + index).save(buffer, format="JPEG", quality=90)
         response = s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), ContentType="image/jpeg")
-        record["s3"]["object"]["eTag"] = response["ETag"].strip('"')
-        record["s3"]["object"]["size"] = buffer.tell()
         print(f"seeded s3://{bucket}/{key} with a synthetic {LABELS[index % len(LABELS)]} leaf", file=sys.stderr)
+        return response["ETag"].strip('"'), buffer.tell()
+
+    seeded = copy.deepcopy(event)
+    _visit_objects(seeded, upload)
     return seeded
 
 
 def buckets_in(event: dict[str, Any]) -> set[str]:
-    names = {r.get("s3", {}).get("bucket", {}).get("name") for r in event.get("Records", []) if isinstance(r, dict)}
+    names: set[str] = set()
+    _visit_objects(copy.deepcopy(event), lambda bucket, key: (names.add(bucket), ("", 0))[1])
     if event.get("Event") == "s3:TestEvent":
         names.add(event.get("Bucket"))
     return {n for n in names if n}
+
+
+def _visit_objects(event: dict[str, Any], upload: Callable[[str, str], tuple[str, int]]) -> None:
+    """Call upload(bucket, key) for each object the event names, writing the ETag back where the shape has one."""
+    from handler.sources import batch_ops, eventbridge, sqs
+    from handler.sources.s3 import decode_s3_key, is_notification
+
+    if is_notification(event):
+        for record in event["Records"]:
+            obj = record["s3"]["object"]
+            obj["eTag"], obj["size"] = upload(record["s3"]["bucket"]["name"], decode_s3_key(obj["key"]))
+    elif sqs.is_batch(event):
+        for record in event["Records"]:
+            body = json.loads(record["body"])
+            _visit_objects(body, upload)
+            record["body"] = json.dumps(body)
+    elif eventbridge.is_object_created(event):
+        obj = event["detail"]["object"]
+        obj["etag"], obj["size"] = upload(event["detail"]["bucket"]["name"], obj["key"])
+        obj.pop("version-id", None)  # the local bucket is not versioned
+    elif batch_ops.is_job_invocation(event):
+        for task in batch_ops.parse_invocation(event).tasks:
+            if task.ref is not None:
+                upload(task.ref.bucket, task.ref.key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,102 @@
+"""S3 Batch Operations "Invoke Lambda" calls (schema 1.0 and 2.0): recognise, parse, reply per task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from handler.diagnose import Outcome
+from handler.errors import TransientError
+from handler.sources.s3 import ObjectRef, decode_s3_key
+
+SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
+# The job report keeps resultString; long reasons are cut so one task cannot bloat it.
+MAX_RESULT_STRING = 512
+# Not an S3 notification, but the object exists and is to be diagnosed like a new upload.
+EVENT_NAME = "ObjectCreated:BatchOperations"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One manifest line: the object to diagnose, or why the task could not be read."""
+
+    task_id: str
+    ref: ObjectRef | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    schema_version: str
+    invocation_id: str
+    job_id: str
+    tasks: tuple[Task, ...]
+
+
+def is_job_invocation(event: Mapping[str, Any]) -> bool:
+    """True for {"invocationSchemaVersion": ..., "invocationId": ..., "tasks": [...]}."""
+    return (
+        isinstance(event.get("invocationSchemaVersion"), str)
+        and "invocationId" in event
+        and isinstance(event.get("tasks"), list)
+    )
+
+
+def parse_invocation(event: Mapping[str, Any]) -> Invocation:
+    """Every task; one we cannot read becomes a Task with an error (a PermanentFailure in the report)."""
+    job = event.get("job") or {}
+    return Invocation(
+        schema_version=str(event["invocationSchemaVersion"]),
+        invocation_id=str(event["invocationId"]),
+        job_id=str(job.get("id", "")),
+        tasks=tuple(_parse_task(index, task) for index, task in enumerate(event["tasks"])),
+    )
+
+
+def task_result(task: Task, result: Outcome | TransientError | None) -> dict[str, str]:
+    """Succeeded for a stored or skipped diagnosis; a rejected image is a PermanentFailure, a retryable fault temporary."""
+    if task.error is not None or result is None:
+        code, text = PERMANENT_FAILURE, f"unreadable task: {task.error}"
+    elif isinstance(result, TransientError):
+        code, text = TEMPORARY_FAILURE, f"retry: {result}"
+    elif result.status == "ok" and result.record is not None:
+        code, text = SUCCEEDED, f"ok: {result.record.label} ({result.record.confidence:.3f})"
+    elif result.status == "rejected":
+        # The rejected record is stored, but the job report must show the object was not diagnosed.
+        code, text = PERMANENT_FAILURE, f"rejected: {result.reason}"
+    else:
+        code, text = SUCCEEDED, f"{result.status}: {result.reason}"
+    return {"taskId": task.task_id, "resultCode": code, "resultString": text[:MAX_RESULT_STRING]}
+
+
+def invocation_response(invocation: Invocation, results: list[dict[str, str]]) -> dict[str, Any]:
+    """The reply Batch Operations expects; a task left out of results counts as failed, never as done."""
+    return {
+        "invocationSchemaVersion": invocation.schema_version,
+        "treatMissingKeysAs": PERMANENT_FAILURE,
+        "invocationId": invocation.invocation_id,
+        "results": results,
+    }
+
+
+def _parse_task(index: int, task: Any) -> Task:
+    task_id = str(task.get("taskId", f"#{index}")) if isinstance(task, Mapping) else f"#{index}"
+    try:
+        return Task(task_id, _parse_ref(task))
+    except (AttributeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        return Task(task_id, None, error=repr(exc))
+
+
+def _parse_ref(task: Mapping[str, Any]) -> ObjectRef:
+    # Schema 2.0 names the bucket; 1.0 gives its ARN, arn:aws:s3:::name.
+    bucket = task.get("s3Bucket") or str(task["s3BucketArn"]).rsplit(":", 1)[-1]
+    if not bucket:
+        raise ValueError("task names no bucket")
+    return ObjectRef(
+        bucket=str(bucket),
+        # Keys arrive as the manifest spells them, URL-encoded, like S3 notification keys.
+        key=decode_s3_key(str(task["s3Key"])),
+        version_id=task.get("s3VersionId") or None,
+        event_name=EVENT_NAME,
+    )

@@ -1,0 +1,50 @@
+"""S3 "Object Created" events delivered by EventBridge: recognise and parse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from handler.sources.s3 import ObjectRef
+
+# detail.reason -> the S3 notification event name the rest of the handler speaks.
+_EVENT_NAMES = {
+    "PutObject": "ObjectCreated:Put",
+    "POST Object": "ObjectCreated:Post",
+    "PostObject": "ObjectCreated:Post",
+    "CopyObject": "ObjectCreated:Copy",
+    "CompleteMultipartUpload": "ObjectCreated:CompleteMultipartUpload",
+}
+
+
+def is_object_created(event: Mapping[str, Any]) -> bool:
+    """True for {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}."""
+    return (
+        event.get("source") == "aws.s3"
+        and event.get("detail-type") == "Object Created"
+        and isinstance(event.get("detail"), Mapping)
+    )
+
+
+def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
+    """The object the event names.
+
+    Unlike S3 notifications, EventBridge sends the key as it is, not URL-encoded: never unquote it.
+    """
+    detail = event["detail"]
+    obj = detail["object"]
+    key = obj["key"]
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"detail.object.key must be a non-empty string; got {key!r}")
+    size = obj.get("size")
+    reason = str(detail.get("reason") or "PutObject")
+    return ObjectRef(
+        bucket=str(detail["bucket"]["name"]),
+        key=key,
+        etag=obj.get("etag") or None,
+        version_id=obj.get("version-id") or None,
+        size=int(size) if size is not None else None,
+        sequencer=obj.get("sequencer") or None,
+        event_name=_EVENT_NAMES.get(reason, f"ObjectCreated:{reason}"),
+        event_time=event.get("time"),
+    )

@@ -1,0 +1,70 @@
+"""SQS messages carrying S3 events (buffered mode): recognise, parse each body, reply with partial failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from handler.sources import eventbridge, s3
+from handler.sources.s3 import BadRecord, ObjectRef
+
+
+@dataclass(frozen=True)
+class Message:
+    """One SQS message and the objects its body names."""
+
+    message_id: str
+    refs: tuple[ObjectRef, ...] = ()
+    bad_records: tuple[BadRecord, ...] = ()  # malformed records inside a readable body: rejected, not retried
+    test_event: bool = False
+    error: str | None = None  # the body is no S3 event at all: the message fails, and ends in the DLQ
+
+
+def is_batch(event: Mapping[str, Any]) -> bool:
+    """True for {"Records": [...]} where every record comes from aws:sqs."""
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
+
+
+def parse_batch(event: Mapping[str, Any]) -> list[Message]:
+    """Every message, in order; a body we cannot read becomes a Message with an error."""
+    return [_parse_message(index, record) for index, record in enumerate(event["Records"])]
+
+
+def batch_response(failed_message_ids: list[str]) -> dict[str, Any]:
+    """The reply Lambda's SQS event source mapping reads with ReportBatchItemFailures."""
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed_message_ids]}
+
+
+def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
+    message_id = str(record.get("messageId") or f"#{index}")
+    try:
+        body = json.loads(record["body"])
+    except (KeyError, TypeError, ValueError) as exc:
+        return Message(message_id, error=f"message body is not JSON: {exc!r}")
+    if not isinstance(body, Mapping):
+        return Message(message_id, error="message body is not a JSON object")
+    if body.get("Type") == "Notification" and isinstance(body.get("Message"), str):
+        # S3 -> SNS -> SQS without raw message delivery: the S3 event is a string inside the SNS envelope.
+        return _parse_message(index, {"messageId": message_id, "body": body["Message"]})
+    if s3.is_test_event(body):
+        return Message(message_id, test_event=True)
+    if s3.is_notification(body):
+        parsed = s3.parse_notification(body)
+        return Message(
+            message_id,
+            refs=tuple(p for p in parsed if isinstance(p, ObjectRef)),
+            bad_records=tuple(p for p in parsed if isinstance(p, BadRecord)),
+        )
+    if eventbridge.is_object_created(body):  # an EventBridge rule whose target is the queue
+        try:
+            return Message(message_id, refs=(eventbridge.parse_object_created(body),))
+        except (KeyError, TypeError, ValueError) as exc:
+            return Message(message_id, error=f"malformed EventBridge event: {exc!r}")
+    return Message(message_id, error="message body is neither an S3 notification nor an S3 test event")

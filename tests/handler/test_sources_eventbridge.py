@@ -1,0 +1,49 @@
+"""EventBridge "Object Created": the key arrives as it is, never URL-encoded."""
+
+import json
+
+import pytest
+
+from handler.sources import eventbridge
+from tests.conftest import EVENTS
+
+
+def fixture() -> dict:
+    return json.loads((EVENTS / "eventbridge-s3-object-created.json").read_text(encoding="utf-8"))
+
+
+def test_the_object_named_in_detail_becomes_a_ref_with_the_key_untouched():
+    ref = eventbridge.parse_object_created(fixture())
+    assert ref.bucket == "leaf-images-local"
+    assert ref.key == "garden-images/my garden/leaf+1 (100%).jpg"  # '+' and '%' stay: no unquoting
+    assert (ref.etag, ref.version_id, ref.sequencer, ref.size) == (
+        "b1946ac92492d2347c6235b4d2611184",
+        "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        "617f08299329d189",
+        1024,
+    )
+    assert ref.event_name == "ObjectCreated:Put" and ref.event_time == "2026-11-25T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("reason", "event_name"),
+    [("CopyObject", "ObjectCreated:Copy"), ("CompleteMultipartUpload", "ObjectCreated:CompleteMultipartUpload")],
+)
+def test_the_reason_maps_to_the_s3_event_name(reason, event_name):
+    event = fixture()
+    event["detail"]["reason"] = reason
+    assert eventbridge.parse_object_created(event).event_name == event_name
+
+
+def test_other_eventbridge_events_are_not_object_created():
+    event = fixture()
+    assert eventbridge.is_object_created(event)
+    event["detail-type"] = "Object Deleted"
+    assert not eventbridge.is_object_created(event)
+
+
+def test_an_empty_key_is_refused():
+    event = fixture()
+    event["detail"]["object"]["key"] = ""
+    with pytest.raises(ValueError, match="key"):
+        eventbridge.parse_object_created(event)
