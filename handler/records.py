@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -103,8 +104,8 @@ class EventKey:
 
     Events for one key are ordered by `order` (the padded sequencer). Two events with the same order
     are the same event delivered twice when `identity` (ETag/version) and the model also match.
-    Events without a sequencer (hand-made ones; moto's) all share order "-": they are de-duplicated
-    by identity but cannot be ordered, so the last one written wins.
+    Events without a sequencer (Batch Operations tasks, hand-made events, moto's) cannot be ordered:
+    they are de-duplicated by identity only, and one that names no ETag or version never is.
     """
 
     image: str
@@ -114,14 +115,25 @@ class EventKey:
 
     @classmethod
     def of(cls, image: str, sequencer: str | None, etag: str | None, version_id: str | None, model_version: str) -> EventKey:
-        identity = f"{(etag or '').strip(chr(34))}/{version_id or ''}"
+        etag = (etag or "").strip('"')
+        # Nothing names the bytes: a unique identity, so the event is always diagnosed, never taken for a duplicate.
+        identity = f"{etag}/{version_id or ''}" if etag or version_id else f"?{uuid.uuid4().hex}"
         return cls(image=image, order=sequencer_order(sequencer), identity=identity, model_version=model_version)
+
+    @property
+    def ordered(self) -> bool:
+        return self.order != NO_SEQUENCER
+
+    @property
+    def etag(self) -> str:
+        return self.identity.split("/", 1)[0]
 
     def covered_by(self, stored: dict[str, Any] | None) -> bool:
         """True when a stored result is for this very event or a newer one: nothing to do."""
         if not stored or "status" not in stored:
             return False
+        same = stored.get("event_identity") == self.identity and stored.get("model_version") == self.model_version
+        if not self.ordered:
+            return same
         order = str(stored.get("event_order", NO_SEQUENCER))
-        if order != self.order:
-            return order > self.order
-        return stored.get("event_identity") == self.identity and stored.get("model_version") == self.model_version
+        return order > self.order or (order == self.order and same)

@@ -38,6 +38,8 @@ _OLDER_THAN_EVENT = (
     "attribute_not_exists(event_order) OR event_order < :o"
     " OR (event_order = :o AND (event_identity <> :i OR model_version <> :m))"
 )
+# For an event without a sequencer only a duplicate can be told apart: same bytes, same model.
+_NOT_THE_SAME = "attribute_not_exists(event_identity) OR event_identity <> :i OR model_version <> :m"
 _UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
 
 
@@ -76,14 +78,14 @@ class DynamoResultStore:
 
     def claim(self, key: EventKey) -> Claim:
         token = uuid.uuid4().hex
-        values = {**self._key_values(key), ":e": key.identity.split("/", 1)[0], ":t": token,
+        values = {**self._key_values(key), ":o": key.order, ":e": key.etag, ":t": token,
                   ":until": int(time.time()) + CLAIM_SECONDS, ":now": int(time.time())}
         try:
             response = self._db.update_item(
                 TableName=self._table,
                 Key={"image": {"S": key.image}},
                 UpdateExpression="SET claim_order = :o, claim_etag = :e, claim_until = :until, claim_token = :t",
-                ConditionExpression=f"({_OLDER_THAN_EVENT}) AND ({_UNCLAIMED})",
+                ConditionExpression=f"({_newer(key)}) AND ({_UNCLAIMED})",
                 ExpressionAttributeValues=self._values(values),
                 ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -125,7 +127,7 @@ class DynamoResultStore:
             self._db.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression=_OLDER_THAN_EVENT,
+                ConditionExpression=_newer(key),
                 ExpressionAttributeValues=self._values(self._key_values(key)),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -165,7 +167,8 @@ class DynamoResultStore:
 
     @staticmethod
     def _key_values(key: EventKey) -> dict[str, Any]:
-        return {":o": key.order, ":i": key.identity, ":m": key.model_version}
+        values = {":i": key.identity, ":m": key.model_version}
+        return {**values, ":o": key.order} if key.ordered else values
 
 
 class S3MetadataStore:
@@ -256,6 +259,10 @@ def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
     if record.confidence is not None:
         meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
     return meta
+
+
+def _newer(key: EventKey) -> str:
+    return _OLDER_THAN_EVENT if key.ordered else _NOT_THE_SAME
 
 
 def _code(exc: ClientError) -> str:
