@@ -8,6 +8,10 @@ forward and then lose the reply (the write happened, the client sees a 500), or 
 delay. Errors have the shapes AWS sends, so botocore classifies and retries them as it would in
 AWS. Every request is recorded (method, service, operation, path) so tests can also prove what
 was never asked for. Loopback only; upstream must be loopback too.
+
+DynamoDB requests are forwarded one at a time: moto evaluates a ConditionExpression and writes
+without a lock, so two concurrent conditional writes could both pass, where DynamoDB applies
+writes to one item atomically. Serialising them here gives moto DynamoDB's guarantee.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class FaultPlan:
     max_delay_s: float = 0.05
     seed: int = 7
     services: tuple[str, ...] = ("s3", "dynamodb")
+    operations: tuple[str, ...] = ()  # e.g. ("PutItem", "GET"): only these (X-Amz-Target action or HTTP method)
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "lost_reply_rate", "delay_rate"):
@@ -63,8 +68,9 @@ class Seen:
     method: str
     service: str
     operation: str  # DynamoDB's X-Amz-Target action, or "" for S3
-    path: str  # URL-decoded: /bucket/key for S3
-    status: int
+    path: str  # URL-decoded /bucket/key for S3; /table/<first key value> for DynamoDB
+    status: int  # what the client got
+    upstream: int  # what moto answered; 0 when the request was never forwarded
     fault: str  # "", "error", "lost-reply", "delay"
 
 
@@ -88,6 +94,7 @@ class FaultProxy:
         self.stats = FaultStats()
         self._rng = random.Random(plan.seed)
         self._lock = threading.Lock()
+        self.dynamodb_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
@@ -112,11 +119,11 @@ class FaultProxy:
             self.plan = plan
             self._rng = random.Random(plan.seed)
 
-    def decide(self, service: str) -> tuple[str, float, int]:
+    def decide(self, service: str, operation: str) -> tuple[str, float, int]:
         """(fault, delay seconds, error index) for one request; one lock keeps the draws reproducible."""
         with self._lock:
             plan, rng = self.plan, self._rng
-            if service not in plan.services:
+            if service not in plan.services or (plan.operations and operation not in plan.operations):
                 return "", 0.0, 0
             draw = rng.random()
             index = rng.randrange(3)
@@ -128,6 +135,16 @@ class FaultProxy:
             if draw < plan.error_rate + plan.lost_reply_rate + plan.delay_rate:
                 return "delay", delay, index
             return "", 0.0, index
+
+
+def _dynamo_path(body: bytes) -> str:
+    try:
+        request = json.loads(body or b"{}")
+        key = request.get("Item") or request.get("Key") or {}
+        first = next((v.get("S", "") for v in key.values() if isinstance(v, dict)), "")
+        return f"/{request.get('TableName', '')}/{first}"
+    except (ValueError, AttributeError):
+        return "/"
 
 
 def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -147,19 +164,25 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             target = self.headers.get("X-Amz-Target", "")
             service = "dynamodb" if target.startswith("DynamoDB_") else ("sqs" if target.startswith("AmazonSQS") else "s3")
             operation = target.split(".", 1)[-1] if target else ""
-            path = unquote(urlsplit(self.path).path)
-            fault, delay, index = proxy.decide(service)
+            path = unquote(urlsplit(self.path).path) if service == "s3" else _dynamo_path(body)
+            fault, delay, index = proxy.decide(service, operation or self.command)
+            upstream = 0
             if fault == "error":
                 status = self._send_error(service, index)
             else:
                 if delay:
                     time.sleep(delay)
-                status, headers, payload = self._forward(body)
+                if service == "dynamodb":
+                    with proxy.dynamodb_lock:
+                        upstream, headers, payload = self._forward(body)
+                else:
+                    upstream, headers, payload = self._forward(body)
                 if fault == "lost-reply":
                     status = self._send_error(service, index)
                 else:
+                    status = upstream
                     self._send(status, headers, payload)
-            proxy.stats.seen.append(Seen(self.command, service, operation, path, status, fault))
+            proxy.stats.seen.append(Seen(self.command, service, operation, path, status, upstream, fault))
 
         def _read_body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
