@@ -126,7 +126,10 @@ class Rig:
         return self.s3.put_object(Bucket=self.stack.bucket, Key=key, Body=body, ContentType=content_type)
 
     def stored(self, key: str) -> dict[str, Any] | None:
-        return self.container.table.get(f"s3://{self.stack.bucket}/{key}")
+        """The stored record, read straight from moto (not through the faults)."""
+        from handler.stores import DynamoResultStore
+
+        return DynamoResultStore(boto3.client("dynamodb"), self.stack.table).get(f"s3://{self.stack.bucket}/{key}")
 
     def writes(self, key: str | None = None) -> int:
         """Result rows moto actually applied (a reply the proxy 'lost' still counts: the row was written)."""
@@ -167,6 +170,19 @@ class Rig:
                                               VisibilityTimeout=0)
             batches += 1
         raise AssertionError(f"queue not drained after {max_batches} batches")
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compress botocore's backoff sleeps tenfold; which errors are retried, and how often, is unchanged.
+
+    Throttling backs off from 1 s (5xx from 25-50 ms): at the fault rates used here that is most of
+    a run's wall time, spent sleeping.
+    """
+    from botocore.retries.standard import ExponentialBackoff
+
+    original = ExponentialBackoff.delay_amount
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: original(self, context) / 10)
 
 
 @pytest.fixture
