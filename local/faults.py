@@ -4,8 +4,8 @@
         boto3.client("s3", endpoint_url=proxy.endpoint)  # now sees 500/503 SlowDown, throttling, delays
 
 Each request draws from one seeded RNG: answer with an injected error instead of forwarding,
-forward and then lose the reply (the write happened, the client sees a 500), or forward after a
-delay. Errors have the shapes AWS sends, so botocore classifies and retries them as it would in
+forward and then lose the reply (the write happened, the client sees a 500), forward after a
+delay, or start an outage (a run of consecutive errors, longer than botocore's retries). Errors have the shapes AWS sends, so botocore classifies and retries them as it would in
 AWS. Every request is recorded (method, service, operation, path) so tests can also prove what
 was never asked for. Loopback only; upstream must be loopback too.
 
@@ -49,12 +49,16 @@ class FaultPlan:
     lost_reply_rate: float = 0.0  # forwarded (the change happens), reply replaced by a 500/503
     delay_rate: float = 0.0  # forwarded after a delay of up to max_delay_s
     max_delay_s: float = 0.05
+    outage_rate: float = 0.0  # chance that a request starts an outage: the next outage_length requests all fail
+    outage_length: int = 8
     seed: int = 7
     services: tuple[str, ...] = ("s3", "dynamodb")
     operations: tuple[str, ...] = ()  # e.g. ("PutItem", "GET"): only these (X-Amz-Target action or HTTP method)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "lost_reply_rate", "delay_rate"):
+        if not 0 <= self.outage_length <= 1_000:
+            raise ValueError("outage_length must be in [0, 1000]: outages end")
+        for name in ("error_rate", "lost_reply_rate", "delay_rate", "outage_rate"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1): a proxy that always fails proves nothing")
         if not 0.0 <= self.max_delay_s <= 30.0:
@@ -71,7 +75,7 @@ class Seen:
     path: str  # URL-decoded /bucket/key for S3; /table/<first key value> for DynamoDB
     status: int  # what the client got
     upstream: int  # what moto answered; 0 when the request was never forwarded
-    fault: str  # "", "error", "lost-reply", "delay"
+    fault: str  # "", "error", "outage", "lost-reply", "delay"
 
 
 @dataclass
@@ -93,6 +97,7 @@ class FaultProxy:
         self.plan = plan
         self.stats = FaultStats()
         self._rng = random.Random(plan.seed)
+        self._outage_left = 0
         self._lock = threading.Lock()
         self.dynamodb_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
@@ -118,6 +123,7 @@ class FaultProxy:
         with self._lock:
             self.plan = plan
             self._rng = random.Random(plan.seed)
+            self._outage_left = 0
 
     def decide(self, service: str, operation: str) -> tuple[str, float, int]:
         """(fault, delay seconds, error index) for one request; one lock keeps the draws reproducible."""
@@ -128,6 +134,11 @@ class FaultProxy:
             draw = rng.random()
             index = rng.randrange(3)
             delay = rng.random() * plan.max_delay_s
+            if self._outage_left == 0 and rng.random() < plan.outage_rate:
+                self._outage_left = plan.outage_length
+            if self._outage_left > 0:
+                self._outage_left -= 1
+                return "outage", 0.0, index
             if draw < plan.error_rate:
                 return "error", 0.0, index
             if draw < plan.error_rate + plan.lost_reply_rate:
@@ -168,7 +179,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             path = unquote(urlsplit(self.path).path) if service == "s3" else _dynamo_path(body)
             fault, delay, index = proxy.decide(service, operation or self.command)
             upstream = 0
-            if fault == "error":
+            if fault in ("error", "outage"):
                 status = self._send_error(service, index)
             else:
                 if delay:

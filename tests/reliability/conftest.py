@@ -21,7 +21,7 @@ import pytest
 from local.aws import LocalStack, create_resources, moto_server
 from local.context import LocalContext
 from local.faults import FaultPlan, FaultProxy
-from local.queue import receive_event, settle
+from local.queue import receive_event
 
 # Distinctive fake credentials, so a test can prove they never reach a log line.
 CREDENTIALS = {
@@ -121,6 +121,7 @@ class Rig:
     classifier: CountingClassifier
     s3: Any = field(default_factory=lambda: boto3.client("s3"))
     failures: int = 0  # invocations (or SQS messages) that asked for a retry
+    _direct: Any = None
 
     def upload(self, key: str, body: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         return self.s3.put_object(Bucket=self.stack.bucket, Key=key, Body=body, ContentType=content_type)
@@ -129,7 +130,9 @@ class Rig:
         """The stored record, read straight from moto (not through the faults)."""
         from handler.stores import DynamoResultStore
 
-        return DynamoResultStore(boto3.client("dynamodb"), self.stack.table).get(f"s3://{self.stack.bucket}/{key}")
+        if self._direct is None:
+            self._direct = DynamoResultStore(boto3.client("dynamodb"), self.stack.table)
+        return self._direct.get(f"s3://{self.stack.bucket}/{key}")
 
     def writes(self, key: str | None = None) -> int:
         """Result rows moto actually applied (a reply the proxy 'lost' still counts: the row was written)."""
@@ -162,12 +165,19 @@ class Rig:
             reply = self.invoke(event)
             if on_reply:
                 on_reply(event, reply, time.perf_counter() - started)
-            failed = settle(self.stack.queue_url or "", event, reply)
+            failed = {f["itemIdentifier"] for f in (reply or {}).get("batchItemFailures", [])}
             self.failures += len(failed)
-            handles = {r["messageId"]: r["receiptHandle"] for r in event["Records"]}
-            for message_id in failed:  # as after the visibility timeout, only sooner
-                sqs.change_message_visibility(QueueUrl=self.stack.queue_url, ReceiptHandle=handles[message_id],
-                                              VisibilityTimeout=0)
+            # The event source mapping deletes what succeeded; what failed comes back (here: at once,
+            # rather than after the visibility timeout).
+            done = [r for r in event["Records"] if r["messageId"] not in failed]
+            again = [r for r in event["Records"] if r["messageId"] in failed]
+            if done:
+                sqs.delete_message_batch(QueueUrl=self.stack.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)])
+            if again:
+                sqs.change_message_visibility_batch(QueueUrl=self.stack.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
+                    for i, r in enumerate(again)])
             batches += 1
         raise AssertionError(f"queue not drained after {max_batches} batches")
 
@@ -186,6 +196,37 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def moto_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server in a process of its own: on a multi-core machine the emulated AWS stops sharing
+    the handler's GIL. Used by the load test, which measures throughput (no sequencer shim there)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("moto server process did not start") from None
+                time.sleep(0.1)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
 def make_rig(app: ModuleType, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Rig]]:
     """Build a rig: fresh resources, a proxy with the given fault plan, and handler.app.container pointed at it."""
     from handler.config import Settings
@@ -194,13 +235,14 @@ def make_rig(app: ModuleType, moto_endpoint: str, monkeypatch: pytest.MonkeyPatc
     proxies: list[FaultProxy] = []
 
     def build(plan: FaultPlan = FaultPlan(), sink: str = "dynamodb", versioned: bool = False,
-              prefix_filter: str = "garden-images/", config: Any = None, **settings: Any) -> Rig:
+              prefix_filter: str = "garden-images/", config: Any = None, upstream: str | None = None,
+              **settings: Any) -> Rig:
         suffix = uuid.uuid4().hex[:8]
         stack = create_resources(bucket=f"leaf-rel-{suffix}", table=f"leaf-rel-{suffix}", queue=f"leaf-rel-{suffix}",
                                  prefix=prefix_filter)
         if versioned:
             boto3.client("s3").put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
-        proxy = FaultProxy(moto_endpoint, plan).__enter__()
+        proxy = FaultProxy(upstream or moto_endpoint, plan).__enter__()
         proxies.append(proxy)
         container = Container(Settings(table_name=stack.table, result_sink=sink, images_bucket=stack.bucket, **settings))
         counting = CountingClassifier(app.container.classifier)  # the model is loaded once per session
