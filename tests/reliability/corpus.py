@@ -132,6 +132,16 @@ def bad_crc_png(image: Image.Image) -> bytes:
     return bytes(data)
 
 
+def png_junk_chunk(image: Image.Image) -> bytes:
+    """Half the pixel data, then a chunk whose type is raw bytes: Pillow's error quotes those bytes."""
+    data = encode(image, "PNG", compress_level=0)
+    at = data.index(b"IDAT")
+    length = struct.unpack(">I", data[at - 4:at])[0]
+    half = data[at + 4:at + 4 + length // 2]
+    junk = struct.pack(">I", 8) + b"\x00\xfe\x01\xff" + b"12345678" + bytes(4)
+    return data[:at - 4] + png_chunk(b"IDAT", half) + junk + data[at + 8 + length:]
+
+
 def samples() -> list[Sample]:
     """The whole corpus; bodies are built fresh on every call."""
     jpeg = encode(leaf(1), "JPEG", quality=90)
@@ -169,6 +179,7 @@ def samples() -> list[Sample]:
         ("JPEG with a ZIP appended", "polyglot.jpg", jpeg + _zip(), "ok", LABELS[1]),
         ("1x1 JPEG", "pixel.jpg", encode(Image.new("RGB", (1, 1), (30, 120, 40)), "JPEG"), "ok", None),
         ("PNG with a bad CRC", "bad-crc.png", bad_crc_png(leaf(0)), "rejected", "corrupt"),
+        ("PNG with a raw-bytes chunk", "junk-chunk.png", png_junk_chunk(leaf(0, (64, 64))), "rejected", "broken PNG file (chunk <bytes>)"),
         ("HEIC photo", "iphone.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + os.urandom(512), "rejected", "HEIC/HEIF"),
         ("AVIF photo", "photo.avif", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + os.urandom(512), "rejected", "AVIF"),
         ("TIFF", "scan.tif", encode(leaf(1), "TIFF"), "rejected", "TIFF files"),

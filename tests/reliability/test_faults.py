@@ -55,6 +55,19 @@ def test_a_dependency_that_stays_down_fails_the_invocation_and_the_retry_succeed
     assert rig.stored(key)["label"] == LABELS[2]
 
 
+def test_an_s3_outage_is_a_retry_not_a_rejected_image(make_rig, leaf_jpeg, fast_backoff):
+    rig = make_rig(FaultPlan(error_rate=0.999, services=("s3",), operations=("GET",), seed=6))
+    key = "garden-images/s3-down/leaf.jpg"
+    rig.upload(key, leaf_jpeg(4, size=SMALL))
+    event = rig.receive()
+    reply = rig.invoke(event)
+    assert [f["itemIdentifier"] for f in reply["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert rig.stored(key) is None  # not "rejected": the image was never seen
+    rig.proxy.set_plan(FaultPlan())
+    assert rig.invoke(event) == {"batchItemFailures": []}  # the redelivery
+    assert rig.stored(key)["label"] == LABELS[4]
+
+
 def test_a_read_timeout_is_retried_as_a_transient_fault(make_rig, leaf_jpeg):
     quick = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=0.3)
     rig = make_rig(FaultPlan(delay_rate=0.999, max_delay_s=1.0, services=("s3",), operations=("GET",), seed=1),
@@ -90,6 +103,23 @@ def test_a_table_write_that_fails_after_the_metadata_copy_is_completed_by_the_re
     assert rig.stored(key)["label"] == LABELS[3]
     copies = [s for s in rig.proxy.stats.seen if s.method == "PUT" and s.path.endswith(key)]
     assert len(copies) == 1  # the retry did not copy again: the metadata already said the same
+
+
+def test_a_metadata_copy_that_fails_leaves_nothing_recorded_and_the_retry_writes_both(make_rig, leaf_jpeg, fast_backoff):
+    rig = make_rig(FaultPlan(error_rate=0.999, services=("s3",), operations=("PUT",), seed=8), sink="both")
+    key = "garden-images/copy-fails/leaf.jpg"
+    rig.upload(key, leaf_jpeg(1, size=SMALL))
+    (event,) = events_for(rig)
+    try:
+        rig.invoke(event)
+        raise AssertionError("the metadata copy failed; the invocation must fail")
+    except TransientError:
+        pass
+    assert rig.stored(key) is None  # no committed result that would make the retry skip the copy
+    rig.proxy.set_plan(FaultPlan())
+    assert statuses(rig.invoke(event)) == ["ok"]
+    assert rig.stored(key)["label"] == LABELS[1]
+    assert rig.s3.head_object(Bucket=rig.stack.bucket, Key=key)["Metadata"]["diagnosis-label"] == LABELS[1]
 
 
 def test_an_invocation_nearly_out_of_time_starts_nothing_and_writes_nothing(make_rig, leaf_jpeg):

@@ -12,7 +12,7 @@ from local.faults import FaultPlan
 from model.synthetic import LABELS
 from tests.conftest import ROOT
 from tests.reliability.conftest import CREDENTIALS
-from tests.reliability.corpus import bad_crc_png, leaf, png_chunk
+from tests.reliability.corpus import bad_crc_png, leaf, png_chunk, png_junk_chunk
 from tests.reliability.test_idempotency import SMALL
 
 
@@ -63,6 +63,7 @@ def test_logs_hold_no_credentials_and_no_image_bytes(make_rig, leaf_jpeg, capsys
         "garden-images/logs/odd-chunk.png": bytes(odd_chunk),
         "garden-images/logs/extra-chunk.png": b"\x89PNG\r\n\x1a\n" + png_chunk(b"\x01\x02\x03\x04", b"\xde\xad\xbe\xef" * 8),
         "garden-images/logs/truncated.jpg": body[:400],
+        "garden-images/logs/junk-chunk.png": png_junk_chunk(leaf(0, (64, 64))),
     }
     for key, data in bodies.items():
         rig.upload(key, data)
