@@ -89,7 +89,7 @@ def test_a_read_timeout_is_retried_as_a_transient_fault(make_rig, leaf_jpeg):
     assert outcome is not None and statuses(outcome) == ["ok"]
 
 
-def test_a_table_write_that_fails_after_the_metadata_copy_is_completed_by_the_retry(make_rig, leaf_jpeg):
+def test_a_table_write_that_fails_after_the_metadata_copy_is_completed_by_the_retry(make_rig, leaf_jpeg, fast_backoff):
     rig = make_rig(FaultPlan(error_rate=0.999, services=("dynamodb",), operations=("PutItem",), seed=9), sink="both")
     key = "garden-images/half/leaf.jpg"
     rig.upload(key, leaf_jpeg(3, size=SMALL))
