@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -75,25 +76,25 @@ def handle_notification(event: Mapping[str, Any], context: LambdaContext) -> dic
 def handle_queue_batch(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Diagnose every message's objects; only the messages that need a retry are reported as failed."""
     messages = {message.message_id: message for message in sqs.parse_batch(event)}
-    container.reader.prefetch(ref for m in messages.values() for ref in m.refs if container.diagnoser.would_read(ref))
+    # Every message's records start now, so the whole batch overlaps; results are read message by message.
+    started = {message_id: start_each(m.refs, context) for message_id, m in messages.items()}
 
     def handle_message(record: SQSRecord) -> None:
         message = messages[record.message_id]
         if message.error:
-            logger.error("unreadable SQS message", extra={"message_id": message.message_id, "error": message.error})
+            fields = {"message_id": record.message_id, "error": message.error}
+            logger.error("unreadable SQS message", extra=fields)
             raise ValueError(message.error)  # redelivered until maxReceiveCount, then it waits in the DLQ
         for bad in message.bad_records:
             _reject_bad_record(bad, [])
-        failed = [r for r in diagnose_each(message.refs, context, prefetch=False) if isinstance(r, TransientError)]
+        results = [finish(ref, future) for ref, future in zip(message.refs, started[message.message_id])]
+        failed = [str(r) for r in results if isinstance(r, TransientError)]
         if failed:
-            raise TransientError("; ".join(str(f) for f in failed))
+            raise TransientError("; ".join(failed))
 
     # A batch where every message failed gets the same per-message report, not an exception.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    try:
-        return dict(process_partial_response(dict(event), handle_message, processor, context))
-    finally:
-        container.reader.discard()
+    return dict(process_partial_response(dict(event), handle_message, processor, context))
 
 
 def handle_eventbridge(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -115,33 +116,27 @@ def handle_batch_job(event: Mapping[str, Any], context: LambdaContext) -> dict[s
     return batch_ops.invocation_response(invocation, replies)
 
 
-def diagnose_each(
-    refs: Sequence[ObjectRef], context: LambdaContext, prefetch: bool = True
-) -> list[Outcome | TransientError]:
-    """Diagnose in order on this thread while the next objects download; a TransientError marks a retry."""
-    if prefetch:
-        container.reader.prefetch(ref for ref in refs if container.diagnoser.would_read(ref))
-    results: list[Outcome | TransientError] = []
+def diagnose_each(refs: Sequence[ObjectRef], context: LambdaContext) -> list[Outcome | TransientError]:
+    """Diagnose every record (a few at a time, see RecordPipeline); a TransientError marks one to retry."""
+    return [finish(ref, future) for ref, future in zip(refs, start_each(refs, context))]
+
+
+def start_each(refs: Sequence[ObjectRef], context: LambdaContext) -> list[Future[Outcome]]:
+    return container.pipeline.start(refs, out_of_time=lambda: _remaining_ms(context) < SAFETY_MARGIN_MS)
+
+
+def finish(ref: ObjectRef, future: Future[Outcome]) -> Outcome | TransientError:
+    """Wait for one record, then log and count it here, on the handler's thread, in record order."""
     try:
-        for ref in refs:
-            if _remaining_ms(context) < SAFETY_MARGIN_MS:
-                results.append(TransientError(f"{ref.uri}: not started, invocation nearly out of time"))
-                continue
-            logger.append_keys(bucket=ref.bucket, key=ref.key, event_name=ref.event_name)
-            try:
-                outcome = container.diagnoser.diagnose(ref)
-            except TransientError as exc:
-                logger.warning("transient failure; this record will be retried", extra={"error": str(exc)})
-                results.append(TransientError(f"{ref.uri}: {exc}"))
-                continue
-            finally:
-                logger.remove_keys(["bucket", "key", "event_name"])
-            _report(ref, outcome)
-            results.append(outcome)
-    finally:
-        if prefetch:
-            container.reader.discard()
-    return results
+        outcome = future.result()
+    except TransientError as exc:
+        logger.warning(
+            "transient failure; this record will be retried",
+            extra={"bucket": ref.bucket, "key": ref.key, "event_name": ref.event_name, "error": str(exc)},
+        )
+        return TransientError(f"{ref.uri}: {exc}")
+    _report(ref, outcome)
+    return outcome
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from handler.config import Settings
 from handler.diagnose import Diagnoser
 from handler.objects import ObjectReader
-from handler.prefetch import PrefetchingReader
+from handler.pipeline import RecordPipeline
 from handler.stores import DynamoResultStore, ResultStore, S3MetadataStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
@@ -62,9 +62,10 @@ class Container:
         return StoreChain(stores)
 
     @cached_property
-    def reader(self) -> PrefetchingReader:
-        return PrefetchingReader(ObjectReader(self.s3, self.settings.max_image_bytes))
+    def diagnoser(self) -> Diagnoser:
+        reader = ObjectReader(self.s3, self.settings.max_image_bytes)
+        return Diagnoser(self.settings, self.classifier, reader, self.store)
 
     @cached_property
-    def diagnoser(self) -> Diagnoser:
-        return Diagnoser(self.settings, self.classifier, self.reader, self.store)
+    def pipeline(self) -> RecordPipeline:
+        return RecordPipeline(self.diagnoser)

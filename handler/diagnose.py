@@ -89,10 +89,6 @@ class Diagnoser:
         record = ok_record(ref.uri, prediction, elapsed, **_identity(ref, obj))
         return self._store_record(ref, record, obj)
 
-    def would_read(self, ref: ObjectRef) -> bool:
-        """False for what diagnose() skips before reading: not a creation, or outside IMAGE_PREFIX."""
-        return ref.event_name.startswith("ObjectCreated:") and ref.key.startswith(self._settings.image_prefix)
-
     def _decode(self, data: bytes) -> Image.Image:
         meta = self._classifier.meta
         return decode_image(data, max_pixels=self._settings.max_image_pixels, target=(meta.width, meta.height))

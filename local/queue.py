@@ -12,7 +12,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def receive_event(queue_url: str, batch_size: int = 10, wait_seconds: int = 1) -> dict[str, Any] | None:
-    """Receive up to batch_size messages as the {"Records": [...]} event Lambda would pass; None when empty."""
+    """Up to batch_size messages as the {"Records": [...]} event Lambda would pass; None when empty."""
     import boto3
 
     sqs = boto3.client("sqs", region_name=REGION)
@@ -61,7 +61,7 @@ def _record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
         "messageAttributes": message.get("MessageAttributes", {}),
-        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -71,13 +72,17 @@ class Classifier:
         self.meta = meta
         self._backend = backend
         self._top_k = max(1, min(top_k, len(meta.labels)))
+        # The LiteRT interpreter is not thread-safe: threads may share a Classifier, inference takes turns.
+        self._lock = threading.Lock()
 
     @property
     def model_version(self) -> str:
         return self.meta.model_version
 
     def classify(self, image: Image.Image) -> Prediction:
-        probs = self._backend.probabilities(to_input(image, self.meta))[0]
+        batch = to_input(image, self.meta)
+        with self._lock:
+            probs = self._backend.probabilities(batch)[0]
         if probs.shape != (len(self.meta.labels),):
             raise ModelDirError(
                 f"model output has shape {probs.shape}, metadata lists {len(self.meta.labels)} labels"

@@ -55,7 +55,7 @@ def parse_invocation(event: Mapping[str, Any]) -> Invocation:
 
 
 def task_result(task: Task, result: Outcome | TransientError | None) -> dict[str, str]:
-    """Succeeded for a stored or skipped diagnosis; a rejected image is a PermanentFailure, a retryable fault temporary."""
+    """Succeeded when stored or skipped; PermanentFailure for a rejected image; TemporaryFailure to retry."""
     if task.error is not None or result is None:
         code, text = PERMANENT_FAILURE, f"unreadable task: {task.error}"
     elif isinstance(result, TransientError):

@@ -1,4 +1,4 @@
-"""SQS messages carrying S3 events (buffered mode): recognise, parse each body, reply with partial failures."""
+"""SQS messages carrying S3 events (buffered mode): recognise, parse each body, report partial failures."""
 
 from __future__ import annotations
 

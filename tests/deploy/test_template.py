@@ -86,11 +86,11 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def role_statements(template: dict[str, Any], sink: str) -> list[dict[str, Any]]:
-    """The Allow statements the function's role holds when deployed with ResultSink=sink."""
+def role_statements(template: dict[str, Any], sink: str, mode: str = "direct") -> list[dict[str, Any]]:
+    """The Allow statements the function's role holds when deployed with ResultSink=sink, IngestionMode=mode."""
     role_ref = the_function(template)["Properties"]["Role"]
     role = template["Resources"][role_ref["Fn::GetAtt"][0]]
-    policies = resolve_ifs(template, role["Properties"]["Policies"], {"ResultSink": sink})
+    policies = resolve_ifs(template, role["Properties"]["Policies"], {"ResultSink": sink, "IngestionMode": mode})
     return [
         st for policy in policies for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"
     ]
@@ -124,9 +124,12 @@ def names_in(node: Any) -> set[str]:
 # ---------------------------------------------------------------- the upload trigger
 
 
-def notifications(template: dict[str, Any]) -> list[dict[str, Any]]:
+def notifications(template: dict[str, Any], mode: str = "direct") -> list[dict[str, Any]]:
     bucket = template["Resources"]["ImagesBucket"]["Properties"]
-    return bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    config = resolve_ifs(template, bucket["NotificationConfiguration"], {"IngestionMode": mode})
+    (kind,) = config  # exactly one destination kind per mode
+    assert kind == {"direct": "LambdaConfigurations", "buffered": "QueueConfigurations"}[mode]
+    return config[kind]
 
 
 def test_uploads_trigger_the_function_but_copies_do_not(template):
@@ -141,8 +144,9 @@ def test_uploads_trigger_the_function_but_copies_do_not(template):
     )
 
 
-def test_every_notification_filters_on_the_prefix_and_nothing_else(template):
-    for notification in notifications(template):
+@pytest.mark.parametrize("mode", ["direct", "buffered"])
+def test_every_notification_filters_on_the_prefix_and_nothing_else(template, mode):
+    for notification in notifications(template, mode):
         assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": PREFIX}]
 
 
@@ -187,6 +191,98 @@ def test_s3_may_invoke_the_function_only_from_the_images_bucket(template):
     assert permission["SourceArn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert "ImagesBucketInvokePermission" in as_list(template["Resources"]["ImagesBucket"]["DependsOn"])
+
+
+# ---------------------------------------------------------------- buffered ingestion
+
+BUFFERED = ("UploadQueue", "UploadDeadLetterQueue", "UploadQueuePolicy", "UploadQueueEventSource")
+
+
+def test_direct_is_the_default_and_buffered_resources_exist_only_in_buffered_mode(template):
+    assert template["Parameters"]["IngestionMode"]["Default"] == "direct"
+    assert set(template["Parameters"]["IngestionMode"]["AllowedValues"]) == {"direct", "buffered"}
+    assert condition_is_true(template, "Buffered", {"IngestionMode": "buffered"})
+    assert not condition_is_true(template, "Buffered", {})
+    for name in BUFFERED:
+        assert template["Resources"][name]["Condition"] == "Buffered", name
+
+
+def test_buffered_uploads_go_to_the_queue_with_the_same_events_and_copies_still_excluded(template):
+    direct, buffered = notifications(template, "direct"), notifications(template, "buffered")
+    assert sorted(n["Event"] for n in buffered) == sorted(n["Event"] for n in direct)
+    assert "s3:ObjectCreated:Copy" not in {n["Event"] for n in buffered}
+    assert all(n["Queue"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]} for n in buffered)
+
+
+def test_queue_visibility_is_six_function_timeouts_plus_the_longest_batching_window(template):
+    queue = template["Resources"]["UploadQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == {"Fn::FindInMap": ["QueueVisibility", {"Ref": "Timeout"}, "Seconds"]}
+    table = template["Mappings"]["QueueVisibility"]
+    timeouts = template["Parameters"]["Timeout"]["AllowedValues"]
+    assert {int(k) for k in table} == set(timeouts)  # every allowed Timeout has a visibility timeout
+    longest_window = template["Parameters"]["QueueBatchingWindowSeconds"]["MaxValue"]
+    for timeout in timeouts:
+        assert table[str(timeout)]["Seconds"] == 6 * timeout + longest_window, timeout
+        assert table[str(timeout)]["Seconds"] <= 43_200  # the most SQS allows
+
+
+def test_failing_upload_events_end_in_a_dead_letter_queue_that_is_watched(template):
+    redrive = template["Resources"]["UploadQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["UploadDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "QueueMaxReceiveCount"},
+    }
+    dlq = template["Resources"]["UploadDeadLetterQueue"]["Properties"]
+    assert dlq["MessageRetentionPeriod"] >= template["Resources"]["UploadQueue"]["Properties"]["MessageRetentionPeriod"]
+    watched = [
+        a["Properties"]["Dimensions"]
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["UploadDeadLetterQueue", "QueueName"]}}] in watched
+
+
+def test_the_function_reads_the_queue_in_batches_and_reports_item_failures(template):
+    mapping = template["Resources"]["UploadQueueEventSource"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": function_name(template)}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == {"Ref": "QueueBatchSize"}
+    assert mapping["MaximumBatchingWindowInSeconds"] == {"Ref": "QueueBatchingWindowSeconds"}
+    # Lambda refuses batches above 10 without a batching window; the default must be deployable.
+    params = template["Parameters"]
+    assert params["QueueBatchSize"]["Default"] <= 10 or params["QueueBatchingWindowSeconds"]["Default"] > 0
+
+
+def test_only_the_images_bucket_may_send_to_the_queue(template):
+    policy = template["Resources"]["UploadQueuePolicy"]["Properties"]
+    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert policy["Queues"] == [{"Ref": "UploadQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_the_bucket_is_created_after_the_queue_policy_that_lets_s3_send(template):
+    # S3 validates the destination when the notification is saved; DependsOn cannot name a conditional resource.
+    assert "UploadQueuePolicy" in names_in(template["Resources"]["ImagesBucket"]["Properties"])
+
+
+@pytest.mark.parametrize("mode", ["direct", "buffered"])
+def test_queue_permissions_are_the_event_source_minimum_on_the_upload_queue_only(template, mode):
+    receives = [
+        st for st in statements_for(role_statements(template, "both", mode), "sqs")
+        if st["Action"] != "sqs:SendMessage"
+    ]
+    if mode == "direct":
+        assert receives == []
+        return
+    (statement,) = receives
+    assert set(statement["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert statement["Resource"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
 
 
 # ---------------------------------------------------------------- data at rest
@@ -416,7 +512,9 @@ def test_samconfig_deploys_without_questions_beyond_the_guided_ones():
 # ---------------------------------------------------------------- the SAM transform
 
 
-@pytest.mark.parametrize("params", [{}, {"ApiAuth": "API_KEY", "ResultSink": "s3-metadata"}])
+@pytest.mark.parametrize(
+    "params", [{}, {"ApiAuth": "API_KEY", "ResultSink": "s3-metadata"}, {"IngestionMode": "buffered"}]
+)
 def test_sam_translator_transforms_the_template(monkeypatch, params):
     transform = pytest.importorskip(
         "samtranslator.translator.transform", reason="aws-sam-translator: run in .venv-deploy"

@@ -79,7 +79,7 @@ def test_a_throttled_read_fails_only_its_message(app, queue, leaf_jpeg, monkeypa
         for r in event["Records"]
     }
 
-    reader = app.container.reader._reader  # the plain reader under the prefetching one
+    reader = app.container.diagnoser._reader
     real_fetch = reader.fetch
 
     def throttled(ref):

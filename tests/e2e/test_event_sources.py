@@ -48,7 +48,7 @@ def test_eventbridge_fixture_is_diagnosed_with_its_raw_key(app):
 def test_eventbridge_retryable_failure_raises_so_lambda_retries(app, monkeypatch):
     event = seed_objects(fixture("eventbridge-s3-object-created.json"))
     event["detail"]["object"]["sequencer"] = "617f08299329d18a"  # a later upload: the fixture's own is already recorded
-    monkeypatch.setattr(app.container.reader._reader, "fetch", throttled)
+    monkeypatch.setattr(app.container.diagnoser._reader, "fetch", throttled)
     with pytest.raises(TransientError, match="SlowDown"):
         app.lambda_handler(event, LocalContext())
 
@@ -63,8 +63,10 @@ def test_batch_operations_fixtures_succeed_and_store_a_result(app, name):
         event["invocationSchemaVersion"],
     )
     assert result["taskId"] == event["tasks"][0]["taskId"] and result["resultCode"] == "Succeeded"
-    key = {"batch-ops-v1.json": "garden-images/backfill/tomato-leaf.jpg",
-           "batch-ops-v2.json": "garden-images/backfill/my garden/leaf (1).jpg"}[name]
+    key = {
+        "batch-ops-v1.json": "garden-images/backfill/tomato-leaf.jpg",
+        "batch-ops-v2.json": "garden-images/backfill/my garden/leaf (1).jpg",
+    }[name]
     assert stored(app, FIXTURE_BUCKET, key)["status"] == "ok"
 
 
@@ -88,14 +90,16 @@ def test_batch_operations_corrupt_image_is_a_permanent_failure_and_recorded_reje
 def test_batch_operations_throttling_is_a_temporary_failure(app, s3, leaf_jpeg, monkeypatch):
     key = "garden-images/batch/throttled.jpg"
     s3.put_object(Bucket=BUCKET, Key=key, Body=leaf_jpeg(1))
-    monkeypatch.setattr(app.container.reader._reader, "fetch", throttled)
+    monkeypatch.setattr(app.container.diagnoser._reader, "fetch", throttled)
     (result,) = app.lambda_handler(batch_event(key), LocalContext())["results"]
     assert result["resultCode"] == "TemporaryFailure" and "SlowDown" in result["resultString"]
     assert stored(app, BUCKET, key) is None
 
 
 def test_batch_operations_missing_object_is_skipped_not_failed(app):
-    (result,) = app.lambda_handler(batch_event("garden-images/batch/never-uploaded.jpg"), LocalContext())["results"]
+    (result,) = app.lambda_handler(batch_event("garden-images/batch/never-uploaded.jpg"), LocalContext())[
+        "results"
+    ]
     assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped:")
 
 

@@ -31,4 +31,3 @@ EXPECTED = {
 def test_each_fixture_matches_exactly_its_own_source(name):
     event = json.loads((EVENTS / name).read_text(encoding="utf-8"))
     assert [source for source, check in CHECKS.items() if check(event)] == [EXPECTED[name]]
-

@@ -51,7 +51,9 @@ def outcome(status: str) -> Outcome:
         prediction = Prediction("Synthleaf_rust", 0.9, (("Synthleaf_rust", 0.9),), "v1")
         return Outcome(task.ref, "ok", record=ok_record(task.ref.uri, prediction, 1.0))
     if status == "rejected":
-        return Outcome(task.ref, "rejected", "not an image", rejected_record(task.ref.uri, "not an image", "v1", 1.0))
+        return Outcome(
+            task.ref, "rejected", "not an image", rejected_record(task.ref.uri, "not an image", "v1", 1.0)
+        )
     return Outcome(task.ref, "skipped", "already diagnosed by this model version")
 
 
@@ -66,7 +68,11 @@ def outcome(status: str) -> Outcome:
 )
 def test_outcomes_become_result_codes(result, code, text):
     (task,) = batch_ops.parse_invocation(fixture("batch-ops-v1.json")).tasks
-    assert batch_ops.task_result(task, result) == {"taskId": task.task_id, "resultCode": code, "resultString": text}
+    assert batch_ops.task_result(task, result) == {
+        "taskId": task.task_id,
+        "resultCode": code,
+        "resultString": text,
+    }
 
 
 def test_the_reply_echoes_the_invocation_and_treats_missing_tasks_as_failed():

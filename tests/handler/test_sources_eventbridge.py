@@ -27,7 +27,10 @@ def test_the_object_named_in_detail_becomes_a_ref_with_the_key_untouched():
 
 @pytest.mark.parametrize(
     ("reason", "event_name"),
-    [("CopyObject", "ObjectCreated:Copy"), ("CompleteMultipartUpload", "ObjectCreated:CompleteMultipartUpload")],
+    [
+        ("CopyObject", "ObjectCreated:Copy"),
+        ("CompleteMultipartUpload", "ObjectCreated:CompleteMultipartUpload"),
+    ],
 )
 def test_the_reason_maps_to_the_s3_event_name(reason, event_name):
     event = fixture()

@@ -51,10 +51,16 @@ def test_the_s3_test_event_in_a_message_is_recognised():
 
 def test_an_s3_event_inside_an_sns_envelope_is_unwrapped():
     s3_event = json.loads(fixture("sqs-s3-put.json")["Records"][0]["body"])
-    envelope = {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": json.dumps(s3_event)}
+    envelope = {
+        "Type": "Notification",
+        "TopicArn": "arn:aws:sns:us-east-1:1:t",
+        "Message": json.dumps(s3_event),
+    }
     (parsed,) = sqs.parse_batch({"Records": [message(json.dumps(envelope))]})
     assert [ref.key for ref in parsed.refs] == ["garden-images/tomato-leaf.jpg"]
 
 
 def test_the_partial_failure_reply_names_only_the_failed_messages():
-    assert sqs.batch_response(["a", "c"]) == {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "c"}]}
+    assert sqs.batch_response(["a", "c"]) == {
+        "batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "c"}]
+    }

@@ -32,6 +32,10 @@ def test_demo_diagnoses_every_synthetic_sample_correctly_and_stores_the_real_pho
         ("s3-put-outside-prefix.json", "outside IMAGE_PREFIX"),
         ("s3-copy-writeback.json", '"status": "ok"'),
         ("s3-test-event.json", "acknowledged"),
+        ("sqs-s3-put.json", '"batchItemFailures": []'),
+        ("eventbridge-s3-object-created.json", '"status": "ok"'),
+        ("batch-ops-v1.json", '"resultCode": "Succeeded"'),
+        ("batch-ops-v2.json", '"resultCode": "Succeeded"'),
     ],
 )
 def test_invoke_runs_each_event_file_like_sam_local_invoke(event, expected):

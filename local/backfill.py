@@ -1,0 +1,291 @@
+"""Diagnose the images already in a bucket that have no current result; run it again to resume.
+
+    python -m local.backfill s3://BUCKET/garden-images/                 # here, with a worker pool
+    python -m local.backfill s3://BUCKET/garden-images/ --manifest todo.csv   # for S3 Batch Operations
+    python -m local.backfill s3://leaf-images-local/garden-images/ --endpoint http://127.0.0.1:5000
+
+A result is current when the stored record names the object's ETag and the deployed model's version,
+so objects replaced since, or diagnosed by an older model, are done again. Locally, the handler's
+own Diagnoser does the work (same reads, limits, records and stores as the Lambda function).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+from botocore.exceptions import ClientError
+
+from handler.diagnose import Diagnoser, Outcome
+from handler.errors import TransientError
+from handler.sources.s3 import ObjectRef
+from handler.stores import MODEL_META
+
+BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
+EVENT_NAME = "ObjectCreated:Backfill"  # not an S3 event: the object exists and is diagnosed like an upload
+
+
+Lookup = Callable[[list["Listed"]], dict[str, dict[str, Any]]]  # stored results by image URI
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An object as ListObjectsV2 shows it."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+
+    @property
+    def image(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def ref(self) -> ObjectRef:
+        # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
+        return ObjectRef(
+            bucket=self.bucket, key=self.key, etag=self.etag, size=self.size, event_name=EVENT_NAME
+        )
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """s3://bucket/prefix -> (bucket, prefix); the prefix may be empty."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"expected s3://bucket/prefix, got {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def effective_prefix(prefix: str, image_prefix: str) -> str | None:
+    """The narrower of the asked prefix and IMAGE_PREFIX, or None when they cannot overlap."""
+    if prefix.startswith(image_prefix):
+        return prefix
+    if image_prefix.startswith(prefix):
+        return image_prefix
+    return None
+
+
+def list_images(s3: Any, bucket: str, prefix: str) -> Iterator[Listed]:
+    """Every object under the prefix, folder markers left out."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if obj["Key"].endswith("/") and obj.get("Size", 0) == 0:
+                continue
+            yield Listed(bucket, obj["Key"], obj.get("ETag", "").strip('"'), int(obj.get("Size", 0)))
+
+
+def table_lookup(dynamodb: Any, table: str) -> Lookup:
+    """Stored records for a chunk of objects, read with BatchGetItem."""
+
+    def lookup(chunk: list[Listed]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [{"image": {"S": item.image}} for item in chunk],
+                "ProjectionExpression": "image, etag, model_version",
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                found[item["image"]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+    return lookup
+
+
+def metadata_lookup(s3: Any) -> Lookup:
+    """The object's own metadata says which model diagnosed these bytes (one HEAD per object).
+
+    It also settles objects whose ETag changed when the metadata was written back: a CopyObject
+    gives a multipart upload a new, single-part ETag, so the table's ETag no longer matches.
+    """
+
+    def lookup(chunk: list[Listed]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for item in chunk:
+            try:
+                metadata = s3.head_object(Bucket=item.bucket, Key=item.key, IfMatch=item.etag).get(
+                    "Metadata", {}
+                )
+            except ClientError:  # deleted or replaced since the listing: its own event covers it
+                continue
+            if MODEL_META in metadata:
+                found[item.image] = {"etag": item.etag, "model_version": metadata[MODEL_META]}
+        return found
+
+    return lookup
+
+
+def needing_diagnosis(
+    listed: Iterable[Listed], lookups: list[Lookup], model_version: str
+) -> tuple[list[Listed], int]:
+    """(objects without a current result, how many had one); each lookup sees only what is still to do."""
+    todo: list[Listed] = []
+    current = 0
+    chunk: list[Listed] = []
+
+    def is_current(record: dict[str, Any] | None, item: Listed) -> bool:
+        return (
+            bool(record) and record.get("etag") == item.etag and record.get("model_version") == model_version
+        )
+
+    def flush() -> None:
+        nonlocal current
+        remaining = list(chunk)
+        for lookup in lookups:
+            if not remaining:
+                break
+            stored = lookup(remaining)
+            remaining = [item for item in remaining if not is_current(stored.get(item.image), item)]
+        current += len(chunk) - len(remaining)
+        todo.extend(remaining)
+        chunk.clear()
+
+    for item in listed:
+        chunk.append(item)
+        if len(chunk) == BATCH_GET_LIMIT:
+            flush()
+    if chunk:
+        flush()
+    return todo, current
+
+
+def diagnose_all(
+    diagnoser: Diagnoser, todo: list[Listed], workers: int, progress: Any = None
+) -> Counter[str]:
+    """Diagnose on a thread pool (I/O and decoding overlap, inference takes turns); count outcomes."""
+    counts: Counter[str] = Counter()
+    items = iter(todo)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
+        running: set[Future[Outcome]] = set()
+        try:
+            # Keep only a few tasks queued, so Ctrl-C stops promptly and memory stays flat.
+            for item in items:
+                running.add(pool.submit(diagnoser.diagnose, item.ref()))
+                if len(running) >= workers * 2:
+                    running = _collect(running, counts, progress)
+            while running:
+                running = _collect(running, counts, progress)
+        except KeyboardInterrupt:
+            for future in running:
+                future.cancel()
+            counts["interrupted"] += 1
+    return counts
+
+
+def _collect(running: set[Future[Outcome]], counts: Counter[str], progress: Any) -> set[Future[Outcome]]:
+    done, pending = wait(running, return_when=FIRST_COMPLETED)
+    for future in done:
+        try:
+            counts[future.result().status] += 1
+        except TransientError:
+            counts["failed"] += 1  # left without a result: the next run picks it up
+        if progress is not None:
+            progress.update(1)
+    return pending
+
+
+def write_manifest(todo: Iterable[Listed], path: Path) -> int:
+    """A CSV manifest for S3 Batch Operations: bucket,key with the key URL-encoded, as it requires."""
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        for item in todo:
+            writer.writerow([item.bucket, quote(item.key, safe="/")])
+            count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("uri", help="s3://bucket/prefix to backfill (narrowed to IMAGE_PREFIX)")
+    parser.add_argument("--endpoint", help="a local S3/DynamoDB endpoint, e.g. the one `make demo` prints")
+    parser.add_argument(
+        "--table", help="results table (default: TABLE_NAME, or the local default with --endpoint)"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="objects in flight at once (default 4)")
+    parser.add_argument("--limit", type=int, help="diagnose at most this many now; run again for the rest")
+    parser.add_argument(
+        "--manifest", type=Path, help="write a Batch Operations CSV manifest instead of diagnosing"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    from handler.config import Settings
+    from handler.container import Container
+    from handler.objects import ObjectReader
+    from local.aws import DEFAULT_TABLE, use_local_credentials
+
+    if args.endpoint:
+        use_local_credentials(args.endpoint)
+    env = dict(os.environ)
+    if args.table:
+        env["TABLE_NAME"] = args.table
+    elif args.endpoint:
+        env.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    container = Container(Settings.from_env(env))
+    bucket, prefix = parse_s3_uri(args.uri)
+    narrowed = effective_prefix(prefix, container.settings.image_prefix)
+    if narrowed is None:
+        print(
+            f"nothing to do: {prefix!r} is outside IMAGE_PREFIX {container.settings.image_prefix!r}",
+            file=sys.stderr,
+        )
+        return 0
+
+    version = container.classifier.model_version
+    settings = container.settings
+    lookups: list[Lookup] = []
+    if settings.writes_table and settings.table_name:
+        lookups.append(table_lookup(container.dynamodb, settings.table_name))
+    if settings.writes_metadata:
+        lookups.append(metadata_lookup(container.s3))
+    todo, current = needing_diagnosis(list_images(container.s3, bucket, narrowed), lookups, version)
+    if args.limit is not None:
+        todo = todo[: args.limit]
+    print(
+        f"s3://{bucket}/{narrowed}: {current} already current for model {version}, {len(todo)} to do",
+        file=sys.stderr,
+    )
+
+    if args.manifest:
+        rows = write_manifest(todo, args.manifest)
+        print(
+            f"wrote {rows} task(s) to {args.manifest}; submit it with `aws s3control create-job` (README)",
+            file=sys.stderr,
+        )
+        return 0
+
+    # The handler's Diagnoser, on a plain reader: this pool is the concurrency here.
+    diagnoser = Diagnoser(
+        container.settings,
+        container.classifier,
+        ObjectReader(container.s3, container.settings.max_image_bytes),
+        container.store,
+    )
+    from tqdm import tqdm
+
+    with tqdm(total=len(todo), unit="img", disable=args.no_progress or not todo, file=sys.stderr) as progress:
+        counts = diagnose_all(diagnoser, todo, max(1, args.workers), progress)
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("ok", "rejected", "skipped", "failed") if counts[k])
+    print(f"done: {summary or 'nothing diagnosed'}", file=sys.stderr)
+    if counts["interrupted"]:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
