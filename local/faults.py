@@ -5,7 +5,8 @@
 
 Each request draws from one seeded RNG: answer with an injected error instead of forwarding,
 forward and then lose the reply (the write happened, the client sees a 500), forward after a
-delay, or start an outage (a run of consecutive errors, longer than botocore's retries). Errors have the shapes AWS sends, so botocore classifies and retries them as it would in
+delay; and every so many requests an outage begins, a spell in which everything fails for
+longer than botocore's retries last. Errors have the shapes AWS sends, so botocore classifies and retries them as it would in
 AWS. Every request is recorded (method, service, operation, path) so tests can also prove what
 was never asked for. Loopback only; upstream must be loopback too.
 
@@ -49,16 +50,16 @@ class FaultPlan:
     lost_reply_rate: float = 0.0  # forwarded (the change happens), reply replaced by a 500/503
     delay_rate: float = 0.0  # forwarded after a delay of up to max_delay_s
     max_delay_s: float = 0.05
-    outage_rate: float = 0.0  # chance that a request starts an outage: the next outage_length requests all fail
-    outage_length: int = 8
+    outage_every: int = 0  # every Nth touched request starts an outage (0: never) ...
+    outage_s: float = 1.0  # ... during which every touched request fails: longer than botocore's retries
     seed: int = 7
     services: tuple[str, ...] = ("s3", "dynamodb")
     operations: tuple[str, ...] = ()  # e.g. ("PutItem", "GET"): only these (X-Amz-Target action or HTTP method)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.outage_length <= 1_000:
-            raise ValueError("outage_length must be in [0, 1000]: outages end")
-        for name in ("error_rate", "lost_reply_rate", "delay_rate", "outage_rate"):
+        if self.outage_every < 0 or not 0.0 <= self.outage_s <= 30.0:
+            raise ValueError("outage_every must be >= 0 and outage_s in [0, 30]: outages end")
+        for name in ("error_rate", "lost_reply_rate", "delay_rate"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1): a proxy that always fails proves nothing")
         if not 0.0 <= self.max_delay_s <= 30.0:
@@ -97,7 +98,8 @@ class FaultProxy:
         self.plan = plan
         self.stats = FaultStats()
         self._rng = random.Random(plan.seed)
-        self._outage_left = 0
+        self._touched = 0
+        self._outage_until = 0.0
         self._lock = threading.Lock()
         self.dynamodb_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
@@ -123,7 +125,8 @@ class FaultProxy:
         with self._lock:
             self.plan = plan
             self._rng = random.Random(plan.seed)
-            self._outage_left = 0
+            self._touched = 0
+            self._outage_until = 0.0
 
     def decide(self, service: str, operation: str) -> tuple[str, float, int]:
         """(fault, delay seconds, error index) for one request; one lock keeps the draws reproducible."""
@@ -134,10 +137,12 @@ class FaultProxy:
             draw = rng.random()
             index = rng.randrange(3)
             delay = rng.random() * plan.max_delay_s
-            if self._outage_left == 0 and rng.random() < plan.outage_rate:
-                self._outage_left = plan.outage_length
-            if self._outage_left > 0:
-                self._outage_left -= 1
+            # Outages are timed, not counted: concurrent callers must not share one out.
+            self._touched += 1
+            now = time.monotonic()
+            if plan.outage_every and self._touched % plan.outage_every == 0 and now >= self._outage_until:
+                self._outage_until = now + plan.outage_s
+            if now < self._outage_until:
                 return "outage", 0.0, index
             if draw < plan.error_rate:
                 return "error", 0.0, index

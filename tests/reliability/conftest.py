@@ -178,6 +178,7 @@ class Rig:
                 sqs.change_message_visibility_batch(QueueUrl=self.stack.queue_url, Entries=[
                     {"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
                     for i, r in enumerate(again)])
+                time.sleep(0.25)  # a failed batch means trouble downstream: give it a moment
             batches += 1
         raise AssertionError(f"queue not drained after {max_batches} batches")
 
