@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
 from handler.config import Settings
-from handler.errors import ImageRejected, ObjectGone
+from handler.errors import AlreadyRecorded, ImageRejected, InProgress, ObjectGone
 from handler.imaging import decode_image
 from handler.objects import ObjectReader, StoredObject
 from handler.observability import span
-from handler.records import DiagnosisRecord, ok_record, rejected_record
+from handler.records import DiagnosisRecord, EventKey, ok_record, rejected_record
 from handler.sources.s3 import ObjectRef
-from handler.stores import MODEL_META, ResultStore
+from handler.stores import MODEL_META, StoreChain
 from model.runtime import Classifier, Prediction
 
 
@@ -29,7 +30,7 @@ class Outcome:
 
 
 class Diagnoser:
-    def __init__(self, settings: Settings, classifier: Classifier, reader: ObjectReader, store: ResultStore) -> None:
+    def __init__(self, settings: Settings, classifier: Classifier, reader: ObjectReader, store: StoreChain) -> None:
         self._settings = settings
         self._classifier = classifier
         self._reader = reader
@@ -47,6 +48,22 @@ class Diagnoser:
             return Outcome(ref, "skipped", f"{ref.event_name} is not an ObjectCreated event")
         if not ref.key.startswith(self._settings.image_prefix):
             return Outcome(ref, "skipped", f"key is outside IMAGE_PREFIX {self._settings.image_prefix!r}")
+        key = EventKey.of(ref.uri, ref.sequencer, ref.etag, ref.version_id, self._classifier.model_version)
+        try:
+            # Before any read: a duplicate or a late, older event costs one conditional write, no inference.
+            claim = self._store.claim(key)
+        except AlreadyRecorded as exc:
+            return Outcome(ref, "skipped", str(exc))
+        committed = False
+        try:
+            outcome = self._diagnose_claimed(ref, claim.prior)
+            committed = outcome.status != "skipped"
+            return outcome
+        finally:
+            if not committed:
+                self._store.release(claim)
+
+    def _diagnose_claimed(self, ref: ObjectRef, prior: dict[str, Any] | None) -> Outcome:
         started = time.perf_counter()
         try:
             with span("s3_read"):
@@ -56,8 +73,12 @@ class Diagnoser:
         except ImageRejected as exc:
             return self._store_record(ref, self._rejected(ref, None, str(exc), started), None)
         if obj.metadata.get(MODEL_META) == self._classifier.model_version:
-            # Our own metadata write-back (ObjectCreated:Copy), or bytes already diagnosed by this model.
-            return Outcome(ref, "skipped", "already diagnosed by this model version (own write-back)")
+            if not self._store.commits or _same_bytes_recorded(prior, obj, self._classifier.model_version):
+                return Outcome(ref, "skipped", "already diagnosed by this model version (own write-back)")
+            if _claimed_for_same_bytes(prior, obj):
+                # Our own copy's event overtook the table write that follows the copy: come back later.
+                raise InProgress(f"{ref.uri}: the result for these bytes is being written")
+            # Metadata written but no table row (the write after the copy failed): finish the job.
         try:
             if obj.body is None:
                 raise ImageRejected(f"object is {obj.size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
@@ -80,15 +101,25 @@ class Diagnoser:
         try:
             with span("store"):
                 self._store.save(record, obj)
-        except ObjectGone as exc:
+        except (ObjectGone, AlreadyRecorded) as exc:
             return Outcome(ref, "skipped", str(exc))
         return Outcome(ref, record.status, record.error, record)
 
 
 def _identity(ref: ObjectRef, obj: StoredObject | None) -> dict[str, str | None]:
+    """The event's own ETag/version first: the record's EventKey must equal the one claimed."""
     return {
-        "etag": (obj.etag if obj else None) or (ref.etag or "").strip('"') or None,
-        "version_id": (obj.version_id if obj else None) or ref.version_id,
+        "etag": (ref.etag or "").strip('"') or (obj.etag if obj else None),
+        "version_id": ref.version_id or (obj.version_id if obj else None),
         "sequencer": ref.sequencer,
     }
+
+
+def _same_bytes_recorded(prior: dict[str, Any] | None, obj: StoredObject, model_version: str) -> bool:
+    """The table already holds this model's result for these very bytes (the copy only changed metadata)."""
+    return bool(prior) and "status" in prior and prior.get("etag") == obj.etag and prior.get("model_version") == model_version
+
+
+def _claimed_for_same_bytes(prior: dict[str, Any] | None, obj: StoredObject) -> bool:
+    return bool(prior) and prior.get("claim_etag") == obj.etag and int(prior.get("claim_until", 0)) > time.time()
 

@@ -17,6 +17,14 @@ class TransientError(Exception):
     """A dependency failed in a way a retry may fix (throttling, 5xx, timeout)."""
 
 
+class AlreadyRecorded(Exception):
+    """The stored result is for this very event or a newer one: a duplicate or a late, older event."""
+
+
+class InProgress(TransientError):
+    """Another invocation is diagnosing this object right now; retry once it has finished."""
+
+
 class UnknownEvent(Exception):
     """The event matches none of the shapes this function accepts."""
 

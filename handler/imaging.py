@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -25,6 +26,13 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+# Magic numbers of what people upload instead of a photo, so a rejection can say what it was.
+_REFUSED_MAGIC = (
+    (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"8BPS", "PSD"), (b"SIMPLE  =", "FITS"),
+    (b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP"), (b"\x1f\x8b", "gzip"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_BYTES_REPR = re.compile(r"""b(['"]).*?(?<!\\)\1""")
 
 
 def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Image.Image:
@@ -42,7 +50,7 @@ def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Im
     try:
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageRejected(f"{image.format} image data is corrupt or truncated: {exc}") from exc
+        raise ImageRejected(f"{image.format} image data is corrupt or truncated: {_no_bytes(exc)}") from exc
     return to_rgb(_upright(image))
 
 
@@ -53,11 +61,38 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as exc:
-        raise ImageRejected(f"not a supported image; accepted formats: {', '.join(ALLOWED_FORMATS)}") from exc
+        accepted = f"accepted formats: {', '.join(ALLOWED_FORMATS)}"
+        refused = refused_format(data)
+        if refused:
+            raise ImageRejected(f"{refused} files are not accepted; {accepted}") from exc
+        raise ImageRejected(f"not a supported image; {accepted}") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"image dimensions exceed the safety limit: {exc}") from exc
+        raise ImageRejected(f"image dimensions exceed the safety limit: {_no_bytes(exc)}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageRejected(f"image header is corrupt: {exc}") from exc
+        raise ImageRejected(f"image header is corrupt: {_no_bytes(exc)}") from exc
+
+
+def refused_format(data: bytes) -> str | None:
+    """Name a well-known non-photo format from its first bytes (no parser runs on it)."""
+    for magic, name in _REFUSED_MAGIC:
+        if data.startswith(magic):
+            return name
+    if data[4:8] == b"ftyp":
+        # HEIC is the iPhone default; we refuse it rather than ship libheif's parsers into the image.
+        brand = data[8:12]
+        if brand in _HEIF_BRANDS:
+            return "HEIC/HEIF (set the camera to 'Most Compatible' or upload JPEG)"
+        if brand in (b"avif", b"avis"):
+            return "AVIF"
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) or b"<svg" in head:
+        return "SVG"
+    return None
+
+
+def _no_bytes(exc: BaseException) -> str:
+    """Pillow sometimes quotes the bytes it choked on; those are the uploader's data, keep them out of logs."""
+    return _BYTES_REPR.sub("<bytes>", str(exc))
 
 
 def _upright(image: Image.Image) -> Image.Image:

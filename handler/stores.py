@@ -1,7 +1,16 @@
-"""Where results go: a DynamoDB table, the S3 object's own metadata, or both."""
+"""Where results go: a DynamoDB table, the S3 object's own metadata, or both.
+
+Idempotency and ordering are conditional writes on the results table itself, one item per image.
+Why not Powertools idempotency: it needs its own table (more IAM and template surface) and only
+de-duplicates; it cannot say that an event is *older* than the result already stored. Ordering
+needs a condition on the results item anyway, and the same condition de-duplicates for free.
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -9,23 +18,57 @@ from urllib.parse import quote
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import ObjectGone, TransientError
+from handler.errors import AlreadyRecorded, InProgress, ObjectGone, TransientError
 from handler.objects import StoredObject
-from handler.records import DiagnosisRecord
+from handler.records import DiagnosisRecord, EventKey
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
 MODEL_META = "diagnosis-model"
 STATUS_META = "diagnosis-status"
 
+# A claim stops a concurrent duplicate from running the model a second time. It only saves work:
+# the conditional write below is what guarantees one result, so a claim that outlives a crashed
+# holder merely delays the retry, and one that expires under a slow holder costs one extra inference.
+CLAIM_SECONDS = 60
+# Bookkeeping attributes on the item; never part of a record as the API shows it.
+INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until", "claim_token")
+# The stored result is older than this event, or is this event's under another model.
+_OLDER_THAN_EVENT = (
+    "attribute_not_exists(event_order) OR event_order < :o"
+    " OR (event_order = :o AND (event_identity <> :i OR model_version <> :m))"
+)
+# For an event without a sequencer only a duplicate can be told apart: same bytes, same model.
+_NOT_THE_SAME = "attribute_not_exists(event_identity) OR event_identity <> :i OR model_version <> :m"
+_UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This invocation's reservation of one event, and the stored item it would replace."""
+
+    key: EventKey
+    token: str | None = None
+    prior: dict[str, Any] | None = None
+
 
 class ResultStore(Protocol):
+    commits: bool  # True for the store whose write marks the event done; it is written last
+
+    def claim(self, key: EventKey) -> Claim:
+        """Reserve the event. AlreadyRecorded (nothing to do) or InProgress (retry later) say why not."""
+
+    def release(self, claim: Claim) -> None:
+        """Drop a claim that will not be followed by a write (best effort)."""
+
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         """Persist one record; raise TransientError when a retry may succeed."""
 
 
 class DynamoResultStore:
-    """One item per image, keyed by `image` = s3://bucket/key."""
+    """One item per image, keyed by `image` = s3://bucket/key, written only by newer events."""
+
+    commits = True
 
     def __init__(self, dynamodb: Any, table_name: str) -> None:
         self._db = dynamodb
@@ -33,22 +76,99 @@ class DynamoResultStore:
         self._serializer = TypeSerializer()
         self._deserializer = TypeDeserializer()
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
-        item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in record.as_dict().items()}
+    def claim(self, key: EventKey) -> Claim:
+        token = uuid.uuid4().hex
+        values = {**self._key_values(key), ":o": key.order, ":e": key.etag, ":t": token,
+                  ":until": int(time.time()) + CLAIM_SECONDS, ":now": int(time.time())}
         try:
-            self._db.put_item(TableName=self._table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"image": {"S": key.image}},
+                UpdateExpression="SET claim_order = :o, claim_etag = :e, claim_until = :until, claim_token = :t",
+                ConditionExpression=f"({_newer(key)}) AND ({_UNCLAIMED})",
+                ExpressionAttributeValues=self._values(values),
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise TransientError(f"claiming {key.image} in {self._table} failed: {_code(exc)}") from exc
+            stored = self._item(exc.response.get("Item")) if "Item" in exc.response else self._raw_get(key.image)
+            if stored and stored.get("claim_token") == token:
+                # Our own claim landed but its reply was lost; botocore's retry then met it.
+                return Claim(key, token, stored)
+            if key.covered_by(stored):
+                raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
+            raise InProgress(f"{key.image} is being diagnosed by another invocation") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"claiming {key.image} in {self._table} failed: {exc}") from exc
+        return Claim(key, token, self._item(response.get("Attributes")))
+
+    def release(self, claim: Claim) -> None:
+        if claim.token is None:
+            return
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"image": {"S": claim.key.image}},
+                UpdateExpression="REMOVE claim_order, claim_etag, claim_until, claim_token",
+                ConditionExpression="claim_token = :t",
+                ExpressionAttributeValues=self._values({":t": claim.token}),
+            )
+        except (ClientError, BotoCoreError):
+            pass  # someone newer holds it, or it is gone; an unreleased claim only delays a retry until it expires
+
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+        key = record.event_key
+        fields = {**record.as_dict(), "event_order": key.order, "event_identity": key.identity}
+        item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in fields.items()}
+        try:
+            # A whole-item put: the result and the end of the claim land together, or not at all.
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=_newer(key),
+                ExpressionAttributeValues=self._values(self._key_values(key)),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                stored = self._item(exc.response.get("Item"))
+                if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
+                    key.order, key.identity, key.model_version
+                ):
+                    return  # this very result is stored: our put landed and its reply was lost
+                raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
+            raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
 
     def get(self, image: str) -> dict[str, Any] | None:
+        """The record as the API shows it; None until a result is stored (a bare claim is not one)."""
+        item = self._raw_get(image)
+        if item is None or "status" not in item:
+            return None
+        return {k: v for k, v in item.items() if k not in INTERNAL_ATTRIBUTES}
+
+    def _raw_get(self, image: str) -> dict[str, Any] | None:
         try:
             response = self._db.get_item(TableName=self._table, Key={"image": {"S": image}}, ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"reading {image} from {self._table} failed: {exc}") from exc
-        item = response.get("Item")
-        if item is None:
+        return self._item(response.get("Item"))
+
+    def _item(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not raw:
             return None
-        return {k: _from_dynamo(self._deserializer.deserialize(v)) for k, v in item.items()}
+        return {k: _from_dynamo(self._deserializer.deserialize(v)) for k, v in raw.items()}
+
+    def _values(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._serializer.serialize(v) for k, v in values.items()}
+
+    @staticmethod
+    def _key_values(key: EventKey) -> dict[str, Any]:
+        values = {":i": key.identity, ":m": key.model_version}
+        return {**values, ":o": key.order} if key.ordered else values
 
 
 class S3MetadataStore:
@@ -58,12 +178,22 @@ class S3MetadataStore:
     diagnoses its own write-back again.
     """
 
+    commits = False
+
     def __init__(self, s3: Any) -> None:
         self._s3 = s3
+
+    def claim(self, key: EventKey) -> Claim:
+        return Claim(key)
+
+    def release(self, claim: Claim) -> None:
+        return None
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         if obj is None:
             return
+        if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
+            return  # already says so (a retry after the table write failed): a copy would only fire another event
         metadata = {**obj.metadata, **diagnosis_metadata(record)}
         params: dict[str, Any] = {
             "Bucket": obj.ref.bucket,
@@ -92,10 +222,29 @@ class S3MetadataStore:
 
 
 class StoreChain:
-    """Writes to each store in order: the table first, so a retry after a failed copy redoes both."""
+    """Writes S3 metadata first and the table last: the table write is the commit.
+
+    If the copy succeeds and the table write fails, the retry finds no stored result, diagnoses
+    again and only writes the table (the metadata already says the same). The other way round a
+    retry would see the committed result, skip, and leave the metadata unwritten.
+    """
 
     def __init__(self, stores: list[ResultStore]) -> None:
-        self._stores = stores
+        self._stores = sorted(stores, key=lambda store: store.commits)
+
+    @property
+    def commits(self) -> bool:
+        """True when a table remembers results (and so can tell a duplicate event from a new one)."""
+        return any(store.commits for store in self._stores)
+
+    def claim(self, key: EventKey) -> Claim:
+        claims = [store.claim(key) for store in self._stores if store.commits]
+        return claims[0] if claims else Claim(key)
+
+    def release(self, claim: Claim) -> None:
+        for store in self._stores:
+            if store.commits:
+                store.release(claim)
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         for store in self._stores:
@@ -110,6 +259,14 @@ def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
     if record.confidence is not None:
         meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
     return meta
+
+
+def _newer(key: EventKey) -> str:
+    return _OLDER_THAN_EVENT if key.ordered else _NOT_THE_SAME
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _to_dynamo(value: Any) -> Any:

@@ -47,6 +47,7 @@ def test_eventbridge_fixture_is_diagnosed_with_its_raw_key(app):
 
 def test_eventbridge_retryable_failure_raises_so_lambda_retries(app, monkeypatch):
     event = seed_objects(fixture("eventbridge-s3-object-created.json"))
+    event["detail"]["object"]["sequencer"] = "617f08299329d18a"  # a later upload: the fixture's own is already recorded
     monkeypatch.setattr(app.container.diagnoser._reader, "fetch", throttled)
     with pytest.raises(TransientError, match="SlowDown"):
         app.lambda_handler(event, LocalContext())

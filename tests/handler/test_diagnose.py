@@ -1,5 +1,7 @@
 """One object through the real pipeline: moto S3/DynamoDB in-process, the bundled model, LiteRT."""
 
+from dataclasses import replace
+
 import pytest
 
 from handler.sources.s3 import ObjectRef
@@ -28,9 +30,10 @@ def test_known_leaf_is_diagnosed_and_stored_in_both_sinks(aws, container, leaf_j
 
 
 def test_own_write_back_is_never_diagnosed_again(aws, container, leaf_jpeg):
-    ref = upload(aws, "garden-images/once.jpg", leaf_jpeg(0))
+    # As real S3 sends them: the copy's event carries a later sequencer than the upload's.
+    ref = replace(upload(aws, "garden-images/once.jpg", leaf_jpeg(0)), sequencer="0062E99A88DC407460")
     first = container.diagnoser.diagnose(ref)
-    copy_event = ObjectRef(bucket=BUCKET, key=ref.key, etag=ref.etag, event_name="ObjectCreated:Copy")
+    copy_event = replace(ref, event_name="ObjectCreated:Copy", sequencer="0062E99A88DC407461")
     second = container.diagnoser.diagnose(copy_event)
     assert first.status == "ok"
     assert second.status == "skipped" and "own write-back" in second.reason

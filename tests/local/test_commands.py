@@ -21,7 +21,7 @@ def test_demo_diagnoses_every_synthetic_sample_correctly_and_stores_the_real_pho
     assert "0 missing, 0 wrong synthetic diagnoses" in out
     assert out.count("correct") == 5
     assert "garden-images/real/sample_leaf.jpg" in out and "MISSING" not in out
-    assert "not a supported image" in out  # the PDF disguised as .jpg is rejected, not lost
+    assert "PDF files are not accepted" in out  # the PDF disguised as .jpg is rejected, not lost
 
 
 @pytest.mark.parametrize(
