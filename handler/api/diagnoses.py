@@ -90,10 +90,21 @@ class DiagnosisApi:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
             raise UnsupportedMediaTypeError(f"{location.uri} is not a usable image: {outcome.reason}")
-        if head.get("Metadata", {}).get(MODEL_META) == self._container.classifier.model_version:
-            # Already diagnosed by this model (its metadata says so): answer with the stored result.
-            return self.stored_result(location, head)
+        current = self._current_result(location, head, etag)
+        if current is not None:
+            # Already diagnosed by this model, these very bytes: answer with the stored result.
+            return current
         raise ConflictError(f"{location.uri} changed or was deleted while it was read; retry ({outcome.reason})")
+
+    def _current_result(self, location: S3Location, head: dict[str, Any], etag: str | None) -> dict[str, Any] | None:
+        """The stored result when it is this model's, for the bytes HEAD saw; None otherwise."""
+        try:
+            stored = self.stored_result(location, head)
+        except NotFoundError:
+            return None
+        same_model = stored.get("model_version") == self._container.classifier.model_version
+        same_bytes = stored.get("etag") in (None, etag)  # metadata-only results carry no ETag
+        return stored if same_model and same_bytes else None
 
     def stored_result(self, location: S3Location, head: dict[str, Any] | None = None) -> dict[str, Any]:
         """The record stored for an object: the table's item, or the object's metadata without a table."""
