@@ -54,6 +54,9 @@ def instrument(kind: str, module) -> dict[str, Clock]:
         model.runtime.to_input = clocks["prep"].wrap(model.runtime.to_input)  # image -> resized, scaled batch
         diagnoser._reader.fetch = clocks["read"].wrap(diagnoser._reader.fetch)
         diagnoser._store.save = clocks["store"].wrap(diagnoser._store.save)
+        # The de-duplication claim (and its release) is a DynamoDB call too: count it as I/O.
+        diagnoser._store.claim = clocks["store"].wrap(diagnoser._store.claim)
+        diagnoser._store.release = clocks["store"].wrap(diagnoser._store.release)
     else:
         module.predict = clocks["inference"].wrap(module.predict)
         module.preprocess_image = clocks["prep"].wrap(
