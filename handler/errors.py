@@ -9,6 +9,10 @@ class ImageRejected(Exception):
     """The object is not an image we can diagnose; retrying will not help."""
 
 
+class ImageTooLarge(ImageRejected):
+    """The image declares more pixels than MAX_IMAGE_PIXELS (or Pillow's bomb limit) allows."""
+
+
 class ObjectGone(Exception):
     """The object was deleted or replaced before we could read the version the event named."""
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
 
-from handler.errors import ImageRejected
+from handler.errors import ImageRejected, ImageTooLarge
 
 # Formats a phone or a web app uploads. TIFF, PSD, FITS and friends are refused:
 # they add parser surface and nobody photographs a leaf in them. MPO (multi-picture phone
@@ -42,7 +42,7 @@ def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Im
     image = _open(data)
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageRejected(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+        raise ImageTooLarge(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
     if image.format in ("JPEG", "MPO"):
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= the model's input on both sides.
         side = max(target)
@@ -67,7 +67,7 @@ def _open(data: bytes) -> Image.Image:
             raise ImageRejected(f"{refused} files are not accepted; {accepted}") from exc
         raise ImageRejected(f"not a supported image; {accepted}") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"image dimensions exceed the safety limit: {_no_bytes(exc)}") from exc
+        raise ImageTooLarge(f"image dimensions exceed the safety limit: {_no_bytes(exc)}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageRejected(f"image header is corrupt: {_no_bytes(exc)}") from exc
 

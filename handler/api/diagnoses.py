@@ -19,7 +19,7 @@ from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
 from handler.config import Settings
 from handler.container import Container
-from handler.errors import ImageRejected, TransientError
+from handler.errors import ImageRejected, ImageTooLarge, TransientError
 from handler.sources.s3 import ObjectRef
 from handler.stores import CONFIDENCE_META, LABEL_META, MODEL_META, STATUS_META
 
@@ -42,6 +42,8 @@ class DiagnosisApi:
         started = time.perf_counter()
         try:
             prediction = self._container.diagnoser.classify_bytes(upload.data)
+        except ImageTooLarge as exc:
+            raise RequestEntityTooLargeError(f"image too large: {exc}") from exc
         except ImageRejected as exc:
             raise UnsupportedMediaTypeError(f"not a usable image: {exc}") from exc
         return {

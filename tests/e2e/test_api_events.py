@@ -154,6 +154,14 @@ def test_an_upload_over_the_limit_is_413(app, monkeypatch, leaf_jpeg):
     assert status == 413 and "limit" in body["message"]
 
 
+def test_an_upload_over_the_pixel_limit_is_413(app, monkeypatch, leaf_jpeg):
+    small = dataclasses.replace(app.container.settings, max_image_pixels=1_000)
+    monkeypatch.setattr(app.container, "settings", small)
+    monkeypatch.setattr(app.container.diagnoser, "_settings", small)  # decoding reads the diagnoser's copy
+    status, body = call(app, with_body(api_event("api-diagnose-upload.json"), leaf_jpeg(0), "image/jpeg"))
+    assert status == 413 and "pixels; the limit is 1,000" in body["message"]
+
+
 def test_an_object_over_the_limit_is_413_without_being_read(app, monkeypatch, put_leaf):
     data = put_leaf("garden-images/api/big.jpg", 0)
     monkeypatch.setattr(app.container, "settings", dataclasses.replace(app.container.settings, max_image_bytes=len(data) - 1))
