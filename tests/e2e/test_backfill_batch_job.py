@@ -16,10 +16,9 @@ from botocore.stub import ANY, Stubber
 from local import backfill, batch_job
 from tests.e2e.conftest import TABLE
 from tests.e2e.test_backfill import small_leaves
+from tests.local.test_batch_job import FUNCTION_ARN, ROLE_ARN, create_job_request
 
 BUCKET = "leaf-batch-job-e2e"
-ROLE_ARN = "arn:aws:iam::123456789012:role/leaf-diagnosis-BatchOperationsJobRole-XyZ789"
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:leaf-diagnosis-DiagnosisFunction-AbC123"
 
 
 @pytest.fixture
@@ -64,30 +63,9 @@ def deployed(local_stack, monkeypatch):
 
 
 def expect_job(stub: Stubber) -> None:
-    stub.add_response(
-        "create_job",
-        {"JobId": "job-e2e-1"},
-        {
-            "AccountId": "123456789012",
-            "ConfirmationRequired": False,
-            "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
-            "Manifest": {
-                "Spec": {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]},
-                "Location": {"ObjectArn": ANY, "ETag": ANY},  # checked against the uploaded object below
-            },
-            "Report": {
-                "Bucket": f"arn:aws:s3:::{BUCKET}",
-                "Prefix": "batch-operations/reports",
-                "Format": "Report_CSV_20180820",
-                "Enabled": True,
-                "ReportScope": "FailedTasksOnly",
-            },
-            "Priority": 10,
-            "RoleArn": ROLE_ARN,
-            "ClientRequestToken": ANY,
-            "Description": ANY,
-        },
-    )
+    # ObjectArn and ETag are checked against the uploaded manifest below.
+    request = create_job_request(BUCKET, {"ObjectArn": ANY, "ETag": ANY}, token=ANY, description=ANY)
+    stub.add_response("create_job", {"JobId": "job-e2e-1"}, request)
 
 
 def test_batch_operations_uploads_what_is_not_current_and_starts_a_job(app, deployed, capsys):

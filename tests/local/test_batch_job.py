@@ -16,6 +16,30 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/leaf-diagnosis-BatchOperationsJobRole-X
 BUCKET = "seed-web-app"
 
 
+def create_job_request(bucket: str, location: dict, token: object, description: object) -> dict:
+    """The CreateJob request for a backfill of `bucket`: the function, the role, a failed-tasks report."""
+    return {
+        "AccountId": ACCOUNT,
+        "ConfirmationRequired": False,
+        "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
+        "Manifest": {
+            "Spec": {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]},
+            "Location": location,
+        },
+        "Report": {
+            "Bucket": f"arn:aws:s3:::{bucket}",
+            "Prefix": "batch-operations/reports",
+            "Format": "Report_CSV_20180820",
+            "Enabled": True,
+            "ReportScope": "FailedTasksOnly",
+        },
+        "Priority": 10,
+        "RoleArn": ROLE_ARN,
+        "ClientRequestToken": token,
+        "Description": description,
+    }
+
+
 def stack_description(with_role: bool = True) -> dict:
     outputs = {
         "ImagesBucketName": BUCKET,
@@ -82,29 +106,12 @@ def test_submit_uploads_the_manifest_and_creates_a_job_with_function_role_and_re
         control_stub.add_response(
             "create_job",
             {"JobId": "8f2a1c3e-0000-4000-8000-000000000001"},
-            {
-                "AccountId": ACCOUNT,
-                "ConfirmationRequired": False,
-                "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
-                "Manifest": {
-                    "Spec": {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]},
-                    "Location": {
-                        "ObjectArn": f"arn:aws:s3:::{BUCKET}/{key}",
-                        "ETag": "9b2cf535f27731c974343645a3985328",
-                    },
-                },
-                "Report": {
-                    "Bucket": f"arn:aws:s3:::{BUCKET}",
-                    "Prefix": "batch-operations/reports",
-                    "Format": "Report_CSV_20180820",
-                    "Enabled": True,
-                    "ReportScope": "FailedTasksOnly",
-                },
-                "Priority": 10,
-                "RoleArn": ROLE_ARN,
-                "ClientRequestToken": "token-1",
-                "Description": f"leaf-diagnosis backfill: 2 object(s) from s3://{BUCKET}/{key}",
-            },
+            create_job_request(
+                BUCKET,
+                {"ObjectArn": f"arn:aws:s3:::{BUCKET}/{key}", "ETag": "9b2cf535f27731c974343645a3985328"},
+                token="token-1",
+                description=f"leaf-diagnosis backfill: 2 object(s) from s3://{BUCKET}/{key}",
+            ),
         )
         job = batch_job.submit_job(
             s3, s3control, stack, manifest, 2, datetime(2026, 12, 1, 9, 15, tzinfo=timezone.utc), token="token-1"
