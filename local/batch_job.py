@@ -107,6 +107,13 @@ def stack_for(stack_name: str, bucket: str) -> JobStack:
     stack = read_stack(client("cloudformation"), stack_name)
     if bucket != stack.images_bucket:
         raise StackNotReady(f"stack {stack_name!r} diagnoses s3://{stack.images_bucket} only, not s3://{bucket}")
+    image_prefix = stack.environment.get("IMAGE_PREFIX", "")
+    if image_prefix and stack.manifests.prefix.startswith(image_prefix):
+        # The upload of the manifest would itself be diagnosed (and rejected: it is no image).
+        raise StackNotReady(
+            f"the manifests prefix {stack.manifests.prefix!r} is inside ImagePrefix {image_prefix!r}: "
+            "deploy with a BatchOperationsPrefix outside it"
+        )
     return stack
 
 

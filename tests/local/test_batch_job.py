@@ -122,3 +122,16 @@ def test_submit_uploads_the_manifest_and_creates_a_job_with_function_role_and_re
     follow = batch_job.how_to_follow(job, stack, "us-east-1")
     assert f"--account-id {ACCOUNT} --job-id {job.job_id}" in follow
     assert f"s3://{BUCKET}/batch-operations/reports/job-{job.job_id}/" in follow
+
+
+def test_a_manifests_prefix_inside_the_image_prefix_is_refused(monkeypatch):
+    description = stack_description()
+    for output in description["Stacks"][0]["Outputs"]:
+        if output["OutputKey"] == "BatchOperationsManifestsUri":
+            output["OutputValue"] = f"s3://{BUCKET}/garden/images/jobs/manifests/"
+    cloudformation = boto3.client("cloudformation")
+    monkeypatch.setattr(batch_job, "client", lambda service: cloudformation)
+    with Stubber(cloudformation) as stub:
+        stub.add_response("describe_stacks", description, {"StackName": "leaf-diagnosis"})
+        with pytest.raises(batch_job.StackNotReady, match="inside ImagePrefix 'garden/images/'"):
+            batch_job.stack_for("leaf-diagnosis", BUCKET)
