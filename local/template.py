@@ -1,4 +1,4 @@
-"""Read what local resources need from template.yaml, so they cannot drift from the infrastructure."""
+"""Read template.yaml (and resolve it for given parameters), so local resources and tests cannot drift from it."""
 
 from __future__ import annotations
 
