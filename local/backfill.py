@@ -2,17 +2,20 @@
 
     python -m local.backfill s3://BUCKET/garden-images/                 # here, with a worker pool
     python -m local.backfill s3://BUCKET/garden-images/ --manifest todo.csv   # for S3 Batch Operations
+    python -m local.backfill s3://BUCKET/garden-images/ --batch-operations --stack leaf-diagnosis
     python -m local.backfill s3://leaf-images-local/garden-images/ --endpoint http://127.0.0.1:5000
 
 A result is current when the stored record names the object's ETag and the deployed model's version,
 so objects replaced since, or diagnosed by an older model, are done again. Locally, the handler's
-own Diagnoser does the work (same reads, limits, records and stores as the Lambda function).
+own Diagnoser does the work (same reads, limits, records and stores as the Lambda function); with
+--batch-operations, an S3 Batch Operations job runs the deployed function over what is left to do.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 from collections import Counter
@@ -197,14 +200,20 @@ def _collect(running: set[Future[Outcome]], counts: Counter[str], progress: Any)
     return pending
 
 
-def write_manifest(todo: Iterable[Listed], path: Path) -> int:
+def manifest_csv(todo: Iterable[Listed]) -> tuple[bytes, int]:
     """A CSV manifest for S3 Batch Operations: bucket,key with the key URL-encoded, as it requires."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     count = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        for item in todo:
-            writer.writerow([item.bucket, quote(item.key, safe="/")])
-            count += 1
+    for item in todo:
+        writer.writerow([item.bucket, quote(item.key, safe="/")])
+        count += 1
+    return buffer.getvalue().encode("utf-8"), count
+
+
+def write_manifest(todo: Iterable[Listed], path: Path) -> int:
+    body, count = manifest_csv(todo)
+    path.write_bytes(body)
     return count
 
 
@@ -220,8 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--manifest", type=Path, help="write a Batch Operations CSV manifest instead of diagnosing"
     )
+    parser.add_argument(
+        "--batch-operations",
+        action="store_true",
+        help="upload the manifest and start an S3 Batch Operations job that runs the deployed function",
+    )
+    parser.add_argument(
+        "--stack", default="leaf-diagnosis", help="the deployed stack, for --batch-operations (default leaf-diagnosis)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.manifest and args.batch_operations:
+        parser.error("--manifest and --batch-operations are alternatives")
 
     from handler.config import Settings
     from handler.container import Container
@@ -231,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.endpoint:
         use_local_credentials(args.endpoint)
     env = dict(os.environ)
+    stack = None
+    if args.batch_operations:
+        from local import batch_job
+
+        try:
+            stack = batch_job.stack_for(args.stack, parse_s3_uri(args.uri)[0])
+        except batch_job.StackNotReady as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        env = {**stack.environment, **env}  # the deployed function's settings, unless set here
     if args.table:
         env["TABLE_NAME"] = args.table
     elif args.endpoint:
@@ -263,10 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.manifest:
         rows = write_manifest(todo, args.manifest)
         print(
-            f"wrote {rows} task(s) to {args.manifest}; submit it with `aws s3control create-job` (README)",
+            f"wrote {rows} task(s) to {args.manifest}; or let --batch-operations start the job (README)",
             file=sys.stderr,
         )
         return 0
+    if stack is not None:
+        from local import batch_job
+
+        return batch_job.start(container.s3, stack, *manifest_csv(todo))
 
     # The handler's Diagnoser, on a plain reader: this pool is the concurrency here.
     diagnoser = Diagnoser(

@@ -1,8 +1,9 @@
-"""Read what local resources need from template.yaml, so they cannot drift from the infrastructure."""
+"""Read template.yaml (and resolve it for given parameters), so local resources and tests cannot drift from it."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,138 @@ def table_key_schema(path: Path = TEMPLATE) -> tuple[list[dict[str, str]], list[
     if len(tables) != 1:
         raise ValueError(f"{path} should define exactly one DynamoDB table, found {len(tables)}")
     return tables[0]["KeySchema"], tables[0]["AttributeDefinitions"]
+
+
+# Pseudo parameters as one example deployment sees them.
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "leaf-diagnosis",
+}
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+class Deployment:
+    """The template as CloudFormation would see it for one set of parameters.
+
+    Conditions, Fn::If, Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split and Fn::FindInMap are evaluated;
+    AWS::NoValue disappears. What only exists once deployed (Ref or GetAtt of a resource) becomes the
+    value given in `resource_values` ("DiagnosisTable.Arn": "arn:...") or else a placeholder such as
+    "<DiagnosisTable.Arn>", so resolved ARNs still show which resource they name.
+    """
+
+    def __init__(
+        self,
+        params: dict[str, Any] | None = None,
+        template: dict[str, Any] | None = None,
+        resource_values: dict[str, str] | None = None,
+    ) -> None:
+        self.template = template if template is not None else load_template()
+        declared = self.template["Parameters"]
+        unknown = set(params or {}) - set(declared)
+        if unknown:
+            raise KeyError(f"not parameters of the template: {sorted(unknown)}")
+        self.params = {name: (params or {}).get(name, spec.get("Default")) for name, spec in declared.items()}
+        self.resource_values = resource_values or {}
+
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate_condition(self.template["Conditions"][name]))
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """The resources these parameters create, with their properties resolved."""
+        return {
+            name: self.resolve(resource)
+            for name, resource in self.template["Resources"].items()
+            if "Condition" not in resource or self.condition(resource["Condition"])
+        }
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            name: self.resolve(output["Value"])
+            for name, output in self.template.get("Outputs", {}).items()
+            if "Condition" not in output or self.condition(output["Condition"])
+        }
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = [self.resolve(item) for item in node]
+            return [item for item in items if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            fn, arg = next(iter(node.items()))
+            if fn == "Ref":
+                return self._ref(arg)
+            if fn == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if fn == "Fn::Sub":
+                return self._sub(arg)
+            if fn == "Fn::GetAtt":
+                name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._resource_value(f"{name}.{attribute}")
+            if fn == "Fn::Join":
+                return self.resolve(arg[0]).join(str(v) for v in self.resolve(arg[1]))
+            if fn == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if fn == "Fn::Split":
+                return str(self.resolve(arg[1])).split(self.resolve(arg[0]))
+            if fn == "Fn::FindInMap":
+                mapping, first, second = (str(self.resolve(a)) for a in arg)
+                return self.template["Mappings"][mapping][first][second]
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.params:
+            return self.params[name]
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        return self._resource_value(name)
+
+    def _resource_value(self, name: str) -> str:
+        resource = name.split(".", 1)[0]
+        spec = self.template["Resources"].get(resource)
+        if spec is None:
+            raise KeyError(f"{name!r} names no parameter or resource")
+        if "Condition" in spec and not self.condition(spec["Condition"]):
+            raise ValueError(f"{name!r} names {resource}, which these parameters do not create")
+        return self.resource_values.get(name, f"<{name}>")
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name not in PSEUDO_PARAMETERS:
+                return self._resource_value(name)
+            return str(self._ref(name))
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+    def _evaluate_condition(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            fn, arg = next(iter(node.items()))
+            if fn == "Condition":
+                return self.condition(arg)
+            if fn == "Fn::Equals":
+                return str(self._evaluate_condition(arg[0])) == str(self._evaluate_condition(arg[1]))
+            if fn == "Fn::Or":
+                return any(self._evaluate_condition(item) for item in arg)
+            if fn == "Fn::And":
+                return all(self._evaluate_condition(item) for item in arg)
+            if fn == "Fn::Not":
+                return not self._evaluate_condition(arg[0])
+            return self.resolve(node)
+        return node
+
+
+_NO_VALUE = object()  # AWS::NoValue: the key or list item is left out

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from local.template import Deployment
 from tests.deploy.project_files import ROOT, load_template
 
-PREFIX = "garden-images/"
+PREFIX = "garden-images/"  # ImagePrefix's default
+BUCKET = "leaf-diagnosis-images-123456789012-us-east-1"  # the new bucket's name, as Deployment resolves it
 SINKS = ("dynamodb", "s3-metadata", "both")
 # Actions that AWS only grants on Resource "*" (no resource-level permissions exist for them).
 STAR_ONLY_ACTIONS = {
@@ -24,7 +26,7 @@ STAR_ONLY_ACTIONS = {
 }
 ENV_NAMES = set(
     "IMAGE_PREFIX TABLE_NAME RESULT_SINK MODEL_DIR MODEL_RUNTIME MAX_IMAGE_BYTES MAX_IMAGE_PIXELS TOP_K "
-    "POWERTOOLS_SERVICE_NAME POWERTOOLS_METRICS_NAMESPACE POWERTOOLS_LOG_LEVEL IMAGES_BUCKET".split()
+    "POWERTOOLS_SERVICE_NAME POWERTOOLS_METRICS_NAMESPACE POWERTOOLS_LOG_LEVEL IMAGES_BUCKET MODEL_URI".split()
 )
 
 
@@ -48,38 +50,12 @@ def function_name(template: dict[str, Any]) -> str:
 
 
 def condition_is_true(template: dict[str, Any], name: str, params: dict[str, str]) -> bool:
-    def evaluate(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            fn, arg = next(iter(node.items()))
-            if fn == "Ref":
-                return params.get(arg, template["Parameters"].get(arg, {}).get("Default"))
-            if fn == "Condition":
-                return evaluate(template["Conditions"][arg])
-            if fn == "Fn::Equals":
-                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
-            if fn == "Fn::Or":
-                return any(evaluate(item) for item in arg)
-            if fn == "Fn::And":
-                return all(evaluate(item) for item in arg)
-            if fn == "Fn::Not":
-                return not evaluate(arg[0])
-        return node
-
-    return bool(evaluate(template["Conditions"][name]))
+    return Deployment(params, template).condition(name)
 
 
 def resolve_ifs(template: dict[str, Any], node: Any, params: dict[str, str]) -> Any:
-    """Pick the Fn::If branches these parameters select and drop AWS::NoValue, as CloudFormation does."""
-    if isinstance(node, dict):
-        if set(node) == {"Fn::If"}:
-            name, when_true, when_false = node["Fn::If"]
-            branch = when_true if condition_is_true(template, name, params) else when_false
-            return resolve_ifs(template, branch, params)
-        return {key: resolve_ifs(template, value, params) for key, value in node.items()}
-    if isinstance(node, list):
-        items = [resolve_ifs(template, item, params) for item in node]
-        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
-    return node
+    """The node as these parameters resolve it (conditions, Fn::If, Fn::Sub, ...; AWS::NoValue dropped)."""
+    return Deployment(params, template).resolve(node)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -139,9 +115,7 @@ def test_uploads_trigger_the_function_but_copies_do_not(template):
         "s3:ObjectCreated:Post",
         "s3:ObjectCreated:Put",
     ]
-    assert all(
-        n["Function"] == {"Fn::GetAtt": [function_name(template), "Arn"]} for n in notifications(template)
-    )
+    assert all(n["Function"] == f"<{function_name(template)}.Arn>" for n in notifications(template))
 
 
 @pytest.mark.parametrize("mode", ["direct", "buffered"])
@@ -155,10 +129,11 @@ def test_recursive_loops_are_terminated(template):
 
 
 def test_the_prefix_is_the_same_in_trigger_permissions_and_environment(template):
-    assert the_function(template)["Properties"]["Environment"]["Variables"]["IMAGE_PREFIX"] == PREFIX
+    variables = the_function(template)["Properties"]["Environment"]["Variables"]
+    assert Deployment(template=template).resolve(variables["IMAGE_PREFIX"]) == PREFIX
     for statement in statements_for(role_statements(template, "both"), "s3"):
         for resource in as_list(statement["Resource"]):
-            assert resource["Fn::Sub"].endswith(f"/{PREFIX}*")
+            assert resource.endswith(f"/{PREFIX}*")
 
 
 def test_no_circular_dependency_between_resources(template):
@@ -185,11 +160,12 @@ def test_no_circular_dependency_between_resources(template):
 
 
 def test_s3_may_invoke_the_function_only_from_the_images_bucket(template):
-    permission = template["Resources"]["ImagesBucketInvokePermission"]["Properties"]
-    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    resources = Deployment(template=template).resources()
+    permission = resources["ImagesBucketInvokePermission"]["Properties"]
+    assert resources["ImagesBucket"]["Properties"]["BucketName"] == BUCKET
     assert permission["Principal"] == "s3.amazonaws.com"
-    assert permission["SourceArn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
-    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert permission["SourceArn"] == f"arn:aws:s3:::{BUCKET}"
+    assert permission["SourceAccount"] == "123456789012"
     assert "ImagesBucketInvokePermission" in as_list(template["Resources"]["ImagesBucket"]["DependsOn"])
 
 
@@ -211,7 +187,7 @@ def test_buffered_uploads_go_to_the_queue_with_the_same_events_and_copies_still_
     direct, buffered = notifications(template, "direct"), notifications(template, "buffered")
     assert sorted(n["Event"] for n in buffered) == sorted(n["Event"] for n in direct)
     assert "s3:ObjectCreated:Copy" not in {n["Event"] for n in buffered}
-    assert all(n["Queue"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]} for n in buffered)
+    assert all(n["Queue"] == "<UploadQueue.Arn>" for n in buffered)
 
 
 def test_queue_visibility_is_six_function_timeouts_plus_the_longest_batching_window(template):
@@ -255,15 +231,14 @@ def test_the_function_reads_the_queue_in_batches_and_reports_item_failures(templ
 
 
 def test_only_the_images_bucket_may_send_to_the_queue(template):
-    policy = template["Resources"]["UploadQueuePolicy"]["Properties"]
-    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
-    assert policy["Queues"] == [{"Ref": "UploadQueue"}]
+    policy = Deployment({"IngestionMode": "buffered"}, template).resources()["UploadQueuePolicy"]["Properties"]
+    assert policy["Queues"] == ["<UploadQueue>"]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
-    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert statement["Resource"] == "<UploadQueue.Arn>"
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
 
 
 def test_the_bucket_is_created_after_the_queue_policy_that_lets_s3_send(template):
@@ -282,7 +257,7 @@ def test_queue_permissions_are_the_event_source_minimum_on_the_upload_queue_only
         return
     (statement,) = receives
     assert set(statement["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-    assert statement["Resource"] == {"Fn::GetAtt": ["UploadQueue", "Arn"]}
+    assert statement["Resource"] == "<UploadQueue.Arn>"
 
 
 # ---------------------------------------------------------------- data at rest
@@ -339,11 +314,8 @@ def test_s3_access_is_limited_to_image_objects(template, sink):
     actions = {action for st in statements for action in as_list(st["Action"])}
     expected = {"s3:GetObject", "s3:GetObjectVersion"}
     assert actions == (expected | {"s3:PutObject"} if sink in ("s3-metadata", "both") else expected)
-    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
     for statement in statements:
-        assert as_list(statement["Resource"]) == [
-            {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/{PREFIX}*"}
-        ]
+        assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{BUCKET}/{PREFIX}*"]
 
 
 @pytest.mark.parametrize("sink", SINKS)
@@ -354,7 +326,7 @@ def test_dynamodb_access_is_limited_to_the_table(template, sink):
         return
     actions = {action for st in statements for action in as_list(st["Action"])}
     assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    assert all(as_list(st["Resource"]) == [{"Fn::GetAtt": ["DiagnosisTable", "Arn"]}] for st in statements)
+    assert all(as_list(st["Resource"]) == ["<DiagnosisTable.Arn>"] for st in statements)
 
 
 @pytest.mark.parametrize("sink", SINKS)
@@ -387,9 +359,7 @@ def test_failed_async_events_go_to_an_sqs_queue_after_bounded_retries(template):
     queue = on_failure["Destination"]["Fn::GetAtt"][0]
     assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
     sends = statements_for(role_statements(template, "both"), "sqs")
-    assert [(st["Action"], st["Resource"]) for st in sends] == [
-        ("sqs:SendMessage", {"Fn::GetAtt": [queue, "Arn"]})
-    ]
+    assert [(st["Action"], st["Resource"]) for st in sends] == [("sqs:SendMessage", f"<{queue}.Arn>")]
 
 
 def test_alarms_watch_function_errors_and_the_failure_queue(template):
@@ -422,7 +392,7 @@ def test_logs_go_to_a_log_group_with_retention(template):
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"]
     logs = statements_for(role_statements(template, "both"), "logs")
-    assert logs and all(st["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]} for st in logs)
+    assert logs and all(st["Resource"] == f"<{log_group}.Arn>" for st in logs)
 
 
 # ---------------------------------------------------------------- function and API
@@ -444,8 +414,7 @@ def test_function_gets_every_configuration_variable(template):
     assert variables["RESULT_SINK"] == {"Ref": "ResultSink"}
     assert set(template["Parameters"]["ResultSink"]["AllowedValues"]) == set(SINKS)
     assert variables["TABLE_NAME"] == {"Ref": "DiagnosisTable"}
-    bucket_name = template["Resources"]["ImagesBucket"]["Properties"]["BucketName"]
-    assert variables["IMAGES_BUCKET"] == bucket_name
+    assert Deployment(template=template).resolve(variables["IMAGES_BUCKET"]) == BUCKET
     assert variables["POWERTOOLS_SERVICE_NAME"] == "leaf-diagnosis"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "LeafDiagnosis"
 
@@ -492,7 +461,7 @@ def test_api_accepts_binary_images_and_throttles(template):
 
 def test_outputs_name_bucket_table_and_api_url(template):
     outputs = template["Outputs"]
-    assert outputs["ImagesBucketName"]["Value"] == {"Ref": "ImagesBucket"}
+    assert Deployment(template=template).resolve(outputs["ImagesBucketName"]["Value"]) == "<ImagesBucket>"
     assert outputs["DiagnosisTableName"]["Value"] == {"Ref": "DiagnosisTable"}
     url = outputs["ApiUrl"]["Value"]["Fn::Sub"]
     assert url.startswith("https://${DiagnosisApi}.execute-api.${AWS::Region}.")
@@ -513,7 +482,15 @@ def test_samconfig_deploys_without_questions_beyond_the_guided_ones():
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"ApiAuth": "API_KEY", "ResultSink": "s3-metadata"}, {"IngestionMode": "buffered"}]
+    "params",
+    [
+        {},
+        {"ApiAuth": "API_KEY", "ResultSink": "s3-metadata"},
+        {"IngestionMode": "buffered"},
+        {"ExistingBucketName": "my-garden-photos", "ImagePrefix": "garden/images/"},
+        {"ExistingBucketName": "my-garden-photos", "IngestionMode": "buffered", "BatchOperationsRole": "enabled"},
+        {"ModelUri": "s3://my-models/plantnet/v1/"},
+    ],
 )
 def test_sam_translator_transforms_the_template(monkeypatch, params):
     transform = pytest.importorskip(
