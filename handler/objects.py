@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
+from handler.observability import shorten
 from handler.sources.s3 import ObjectRef
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -123,15 +124,16 @@ def kept_settings(response: dict[str, Any]) -> dict[str, Any]:
 def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
+    uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
     if code in _MISSING_CODES:
-        return ObjectMissing(f"{ref.uri} does not exist ({code})")
+        return ObjectMissing(f"{uri} does not exist ({code})")
     if code in _DENIED_CODES:
-        return ObjectMissing(f"{ref.uri} is missing or not readable by this role (AccessDenied)", denied=True)
+        return ObjectMissing(f"{uri} is missing or not readable by this role (AccessDenied)", denied=True)
     if code in _REPLACED_CODES:
-        return ObjectGone(f"{ref.uri} is gone or was replaced before it was read ({code})")
+        return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
     if code == "InvalidObjectState":
         return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")
     if code == "InvalidRequest" and "encryption" in str(error.get("Message", "")).lower():
         # SSE-C: S3 needs the customer's key to return the bytes, and that key is never ours.
         return ImageRejected("the object is encrypted with a customer-provided key (SSE-C); it cannot be read")
-    return TransientError(f"reading {ref.uri} failed: {code or exc}")
+    return TransientError(f"reading {uri} failed: {code or exc}")
