@@ -86,7 +86,9 @@ class DiagnosisApi:
         if size > self._settings.max_image_bytes:
             raise RequestEntityTooLargeError(f"{location.uri} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
         etag = (head.get("ETag") or "").strip('"') or None
-        ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, size=size, event_name=API_EVENT_NAME)
+        # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
+        ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
+                        size=size, event_name=API_EVENT_NAME)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}

@@ -87,3 +87,16 @@ def test_an_older_upload_in_the_same_batch_is_superseded_never_retried(make_rig,
     print(f"\ntwo uploads of one key per SQS batch, {runs} batches ({'versioned' if versioned else 'unversioned'}): "
           f"{failed} batchItemFailures")
     assert failed == 0
+
+
+def test_the_api_answers_an_object_its_s3_event_diagnosed_without_a_second_inference(make_rig, leaf_jpeg):
+    from tests.e2e.api_helpers import api_event, call, with_json
+
+    rig = make_rig(versioned=True)  # the event names a version: the API's request must name the same one
+    key = "garden-images/api-after-event/leaf.jpg"
+    rig.upload(key, leaf_jpeg(4, size=SMALL))
+    (event,) = events_for(rig)
+    assert statuses(rig.invoke(event)) == ["ok"]
+    status, body = call(rig.app, with_json(api_event("api-diagnose-key.json"), {"key": key}))
+    assert status == 200 and body["label"] == LABELS[4]
+    assert rig.classifier.inferences == 1 and rig.writes() == 1
