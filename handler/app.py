@@ -15,7 +15,7 @@ from handler.config import Settings
 from handler.container import Container
 from handler.diagnose import Outcome
 from handler.errors import TransientError, UnknownEvent
-from handler.observability import logger, metrics, read_denied, shorten, tracer
+from handler.observability import logger, metrics, read_denied, safe_traceback, shorten, tracer
 from handler.sources import api, batch_ops, eventbridge, s3, sqs
 from handler.sources.s3 import BadRecord, ObjectRef
 
@@ -148,7 +148,9 @@ def finish(ref: ObjectRef, future: Future[Outcome]) -> Outcome | TransientError:
         logger.warning("transient failure; this record will be retried", extra={**fields, "error": str(exc)})
         return TransientError(f"{ref.uri}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug or an unclassified library error: this record alone is retried
-        logger.exception("unexpected error; this record will be retried", extra=fields)
+        # Not logger.exception(): the exception's own text may quote the upload's bytes.
+        logger.error("unexpected error; this record will be retried",
+                     extra={**fields, "exception_name": type(exc).__name__, "exception": safe_traceback(exc)})
         metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=1)
         return TransientError(f"{shorten(ref.uri)}: unexpected {type(exc).__name__}")
     _report(ref, outcome)

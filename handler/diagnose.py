@@ -129,7 +129,9 @@ class Diagnoser:
         try:
             with span("store"):
                 record = self._store.save(record, obj)
-        except (ObjectGone, AlreadyRecorded) as exc:
+        except AlreadyRecorded as exc:
+            return Outcome(ref, "skipped", str(exc), metric="MetadataNotWritten" if exc.metadata_not_written else None)
+        except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
         except MetadataNotWritten as exc:  # and no table to hold the result instead
             return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", metric="MetadataNotWritten")

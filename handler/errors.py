@@ -40,6 +40,10 @@ class TransientError(Exception):
 class AlreadyRecorded(Exception):
     """The stored result is for this very event or a newer one: a duplicate or a late, older event."""
 
+    def __init__(self, message: str, metadata_not_written: str | None = None) -> None:
+        super().__init__(message)
+        self.metadata_not_written = metadata_not_written  # the write-back was refused first (counted)
+
 
 class InProgress(TransientError):
     """Another invocation is diagnosing this object right now; retry once it has finished."""

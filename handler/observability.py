@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,16 @@ def span(name: str) -> Iterator[Any]:
     """An X-Ray subsegment (a no-op outside Lambda, where the tracer is disabled)."""
     with tracer.provider.in_subsegment(f"## {name}") as subsegment:
         yield subsegment
+
+
+_BYTES_LITERAL = re.compile(r"""b(['"]).*?(?<!\\)\1""")
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of an unexpected error, its message without quoted bytes (an upload's data) and cut."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    message = shorten(_BYTES_LITERAL.sub("<bytes>", str(exc)), 300)
+    return f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}"
 
 
 def shorten(text: str, limit: int = 200) -> str:

@@ -217,6 +217,10 @@ class StoreChain:
         for store in self._stores:
             try:
                 store.save(record, obj)
+            except AlreadyRecorded as exc:
+                if record.metadata_not_written:
+                    raise AlreadyRecorded(str(exc), metadata_not_written=record.metadata_not_written) from exc
+                raise
             except MetadataNotWritten as exc:
                 logger.warning("diagnosis not written onto the object", extra={"image": record.image[:200],
                                                                               "reason": str(exc)})

@@ -21,7 +21,7 @@ def poisoned(make_rig, leaf_jpeg, monkeypatch):
 
     def classify_or_crash(data):
         if data == poison:
-            raise RuntimeError("a bug nobody classified")
+            raise RuntimeError(f"a bug nobody classified, at {data[:24]!r}")  # quoting the upload's bytes
         return classify(data)
 
     rig.container.diagnoser.classify_bytes = classify_or_crash
@@ -49,8 +49,10 @@ def assert_good_ones_stored(rig, keys):
 
 def assert_logged_with_traceback_once(caplog, key):
     (record,) = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
-    assert record.levelname == "ERROR" and record.exc_info and record.exc_info[0] is RuntimeError
-    assert record.key == key and "\\xff\\xd8" not in caplog.text  # no image bytes anywhere
+    assert record.levelname == "ERROR" and record.exception_name == "RuntimeError" and record.key == key
+    assert record.exception.startswith("Traceback") and "in classify_or_crash" in record.exception
+    assert "RuntimeError: a bug nobody classified, at <bytes>" in record.exception
+    assert "\\xff\\xd8" not in caplog.text and "JFIF" not in caplog.text  # no image bytes anywhere
 
 
 def test_sqs_only_the_crashing_message_is_retried(poisoned, leaf_jpeg, caplog):

@@ -100,8 +100,14 @@ def test_a_redelivered_event_after_a_newer_upload_writes_nothing_onto_it(make_ri
 
 
 @pytest.mark.parametrize("sink", ["s3-metadata", "both"])
-def test_an_event_racing_a_newer_upload_never_puts_the_older_photo_back(make_rig, leaf_jpeg, s3_copy_preconditions, sink):
+def test_an_event_racing_a_newer_upload_never_puts_the_older_photo_back(make_rig, leaf_jpeg, s3_copy_preconditions, sink,
+                                                                       monkeypatch):
     rig = make_rig(sink=sink, versioned=True)
+    from handler.observability import metrics
+
+    counted = []
+    original = metrics.add_metric
+    monkeypatch.setattr(metrics, "add_metric", lambda **kw: (counted.append(kw["name"]), original(**kw)))
     sent = copies_sent(rig)
     old_body, new_body = leaf_jpeg(4, size=SMALL), leaf_jpeg(0, size=SMALL)
     rig.upload(KEY, old_body)
@@ -131,6 +137,6 @@ def test_an_event_racing_a_newer_upload_never_puts_the_older_photo_back(make_rig
     assert body == new_body and meta["diagnosis-label"] == LABELS[0]
     copies = [s for s in rig.proxy.stats.seen if s.method == "PUT" and s.path.endswith(KEY)]
     assert sorted(s.status for s in copies) == [200, 412]  # the newer one's copy, and the refused older one
-    assert len(sent) == 2
+    assert len(sent) == 2 and counted.count("MetadataNotWritten") == 1  # the refused copy is counted
     if sink == "both":
         assert rig.stored(KEY)["label"] == LABELS[0]
