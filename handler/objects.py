@@ -40,7 +40,7 @@ class ObjectReader:
         self._max_bytes = max_bytes
 
     def identify(self, ref: ObjectRef) -> ObjectRef:
-        """The ref with the object's ETag (and version) filled in, by HEAD; for events that name no ETag.
+        """The ref with the object's ETag (and version) filled in by a HEAD, when it names no ETag.
 
         A Batch Operations task names only a key (and maybe a version): without the ETag, the claim
         and the stored result could not name the same bytes, and a re-run would diagnose again.
@@ -54,8 +54,10 @@ class ObjectReader:
             raise _domain_error(exc, ref) from exc
         except BotoCoreError as exc:
             raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
+        if ref.etag:
+            return ref  # the event names its bytes; the HEAD only said the key exists
         etag = (head.get("ETag") or "").strip('"') or None
-        return replace(ref, etag=ref.etag or etag, version_id=ref.version_id or head.get("VersionId"),
+        return replace(ref, etag=etag, version_id=ref.version_id or head.get("VersionId"),
                        size=int(head.get("ContentLength") or 0))
 
     def fetch(self, ref: ObjectRef) -> StoredObject:
