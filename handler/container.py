@@ -11,7 +11,8 @@ from handler.diagnose import Diagnoser
 from handler.model_source import fetch_model_dir
 from handler.objects import ObjectReader
 from handler.pipeline import RecordPipeline
-from handler.stores import DynamoResultStore, ResultStore, S3MetadataStore, StoreChain
+from handler.object_metadata import S3MetadataStore
+from handler.stores import DynamoResultStore, ResultStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
 
 from handler.config import Settings
-from handler.errors import AlreadyRecorded, ImageRejected, InProgress, ObjectGone
+from handler.errors import AlreadyRecorded, ImageRejected, InProgress, MetadataNotWritten, ObjectGone, ObjectMissing
 from handler.imaging import decode_image
 from handler.objects import ObjectReader, StoredObject
 from handler.observability import span
 from handler.records import DiagnosisRecord, EventKey, ok_record, rejected_record
 from handler.sources.s3 import ObjectRef
-from handler.stores import MODEL_META, StoreChain
+from handler.object_metadata import MODEL_META
+from handler.stores import StoreChain
 from model.runtime import Classifier, Prediction
+
+COPY_EVENT = "ObjectCreated:Copy"  # what our metadata write-back fires
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Outcome:
     status: str
     reason: str | None = None
     record: DiagnosisRecord | None = None
+    metric: str | None = None  # a counter this outcome adds besides its status's (counted by the handler)
 
 
 class Diagnoser:
@@ -48,6 +52,15 @@ class Diagnoser:
             return Outcome(ref, "skipped", f"{ref.event_name} is not an ObjectCreated event")
         if not ref.key.startswith(self._settings.image_prefix):
             return Outcome(ref, "skipped", f"key is outside IMAGE_PREFIX {self._settings.image_prefix!r}")
+        if ref.key.endswith("/"):
+            # What the S3 console's "Create folder" makes: an empty object whose key ends in '/'.
+            return Outcome(ref, "skipped", "a folder marker (the key ends in '/'), not a photo")
+        try:
+            ref = self._identified(ref)
+        except ObjectMissing as exc:
+            return _missing(ref, exc)
+        except ObjectGone as exc:
+            return Outcome(ref, "skipped", str(exc))
         key = EventKey.of(ref.uri, ref.sequencer, ref.etag, ref.version_id, self._classifier.model_version)
         try:
             # Before any read: a duplicate or a late, older event costs one conditional write, no inference.
@@ -63,16 +76,31 @@ class Diagnoser:
             if not committed:
                 self._store.release(claim)
 
+    def _identified(self, ref: ObjectRef) -> ObjectRef:
+        """The ref the claim and the record both name: the right spelling of the key, and an ETag."""
+        if ref.fallback_key is not None:
+            try:
+                ref = self._reader.identify(replace(ref, fallback_key=None))
+            except ObjectMissing:
+                ref = replace(ref, key=ref.fallback_key, fallback_key=None)
+        if not ref.etag:
+            ref = self._reader.identify(ref)
+        return ref
+
     def _diagnose_claimed(self, ref: ObjectRef, prior: dict[str, Any] | None) -> Outcome:
         started = time.perf_counter()
         try:
             with span("s3_read"):
                 obj = self._reader.fetch(ref)
+        except ObjectMissing as exc:
+            return _missing(ref, exc)
         except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
         except ImageRejected as exc:
             return self._store_record(ref, self._rejected(ref, None, str(exc), started), None)
-        if obj.metadata.get(MODEL_META) == self._classifier.model_version:
+        # Only our write-back is a Copy: a Put, Post or multipart upload carrying our metadata is a
+        # user's upload (perhaps a forged result) and is diagnosed like any other.
+        if ref.event_name == COPY_EVENT and obj.metadata.get(MODEL_META) == self._classifier.model_version:
             if not self._store.commits or _same_bytes_recorded(prior, obj, self._classifier.model_version):
                 return Outcome(ref, "skipped", "already diagnosed by this model version (own write-back)")
             if _claimed_for_same_bytes(prior, obj):
@@ -86,7 +114,7 @@ class Diagnoser:
         except ImageRejected as exc:
             return self._store_record(ref, self._rejected(ref, obj, str(exc), started), obj)
         elapsed = (time.perf_counter() - started) * 1000
-        record = ok_record(ref.uri, prediction, elapsed, **_identity(ref, obj))
+        record = ok_record(ref.uri, prediction, elapsed, **_identity(ref))
         return self._store_record(ref, record, obj)
 
     def _decode(self, data: bytes) -> Image.Image:
@@ -95,24 +123,30 @@ class Diagnoser:
 
     def _rejected(self, ref: ObjectRef, obj: StoredObject | None, error: str, started: float) -> DiagnosisRecord:
         elapsed = (time.perf_counter() - started) * 1000
-        return rejected_record(ref.uri, error, self._classifier.model_version, elapsed, **_identity(ref, obj))
+        return rejected_record(ref.uri, error, self._classifier.model_version, elapsed, **_identity(ref))
 
     def _store_record(self, ref: ObjectRef, record: DiagnosisRecord, obj: StoredObject | None) -> Outcome:
         try:
             with span("store"):
-                self._store.save(record, obj)
-        except (ObjectGone, AlreadyRecorded) as exc:
+                record = self._store.save(record, obj)
+        except AlreadyRecorded as exc:
+            return Outcome(ref, "skipped", str(exc), metric="MetadataNotWritten" if exc.metadata_not_written else None)
+        except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
-        return Outcome(ref, record.status, record.error, record)
+        except MetadataNotWritten as exc:  # and no table to hold the result instead
+            return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", metric="MetadataNotWritten")
+        metric = "MetadataNotWritten" if record.metadata_not_written else None
+        return Outcome(ref, record.status, record.error, record, metric=metric)
 
 
-def _identity(ref: ObjectRef, obj: StoredObject | None) -> dict[str, str | None]:
-    """The event's own ETag/version first: the record's EventKey must equal the one claimed."""
-    return {
-        "etag": (ref.etag or "").strip('"') or (obj.etag if obj else None),
-        "version_id": ref.version_id or (obj.version_id if obj else None),
-        "sequencer": ref.sequencer,
-    }
+def _identity(ref: ObjectRef) -> dict[str, str | None]:
+    """The ref's ETag/version only: the record's EventKey must equal the one claimed."""
+    return {"etag": (ref.etag or "").strip('"') or None, "version_id": ref.version_id, "sequencer": ref.sequencer}
+
+
+def _missing(ref: ObjectRef, exc: ObjectMissing) -> Outcome:
+    """Skipped, never recorded as rejected; an AccessDenied is counted so a misconfigured role shows."""
+    return Outcome(ref, "skipped", str(exc), metric="ObjectReadDenied" if exc.denied else None)
 
 
 def _same_bytes_recorded(prior: dict[str, Any] | None, obj: StoredObject, model_version: str) -> bool:

@@ -17,12 +17,32 @@ class ObjectGone(Exception):
     """The object was deleted or replaced before we could read the version the event named."""
 
 
+class ObjectMissing(ObjectGone):
+    """No object at that key, or none this role may read.
+
+    The role has no s3:ListBucket (least privilege), so S3 answers a missing key with 403
+    AccessDenied, not 404: both mean "missing or not ours", a skip, never a rejected record.
+    """
+
+    def __init__(self, message: str, denied: bool = False) -> None:
+        super().__init__(message)
+        self.denied = denied  # S3 said AccessDenied: counted, so a misconfigured role is visible
+
+
+class MetadataNotWritten(Exception):
+    """The diagnosis could not be written onto the object (a newer upload, or settings a copy cannot keep)."""
+
+
 class TransientError(Exception):
     """A dependency failed in a way a retry may fix (throttling, 5xx, timeout)."""
 
 
 class AlreadyRecorded(Exception):
     """The stored result is for this very event or a newer one: a duplicate or a late, older event."""
+
+    def __init__(self, message: str, metadata_not_written: str | None = None) -> None:
+        super().__init__(message)
+        self.metadata_not_written = metadata_not_written  # the write-back was refused first (counted)
 
 
 class InProgress(TransientError):

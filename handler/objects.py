@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import ImageRejected, ObjectGone, TransientError
+from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
+from handler.observability import shorten
 from handler.sources.s3 import ObjectRef
 
-_GONE_CODES = {"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"}
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_DENIED_CODES = {"AccessDenied", "403"}
+_REPLACED_CODES = {"NoSuchVersion", "PreconditionFailed", "412"}
+_CHECKSUMS = {"ChecksumCRC32": "CRC32", "ChecksumCRC32C": "CRC32C", "ChecksumCRC64NVME": "CRC64NVME",
+              "ChecksumSHA1": "SHA1", "ChecksumSHA256": "SHA256"}
 
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's bytes and the headers we keep when writing metadata back."""
+    """An object's bytes and the settings a copy onto itself must carry over."""
 
     ref: ObjectRef
     body: bytes | None  # None when the object is over the byte limit: never read
@@ -24,7 +29,7 @@ class StoredObject:
     version_id: str | None
     content_type: str | None
     metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)  # CopyObject parameters that keep the object's settings
 
 
 class ObjectReader:
@@ -34,8 +39,30 @@ class ObjectReader:
         self._s3 = s3
         self._max_bytes = max_bytes
 
-    def fetch(self, ref: ObjectRef) -> StoredObject:
+    def identify(self, ref: ObjectRef) -> ObjectRef:
+        """The ref with the object's ETag (and version) filled in by a HEAD, when it names no ETag.
+
+        A Batch Operations task names only a key (and maybe a version): without the ETag, the claim
+        and the stored result could not name the same bytes, and a re-run would diagnose again.
+        """
         params: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            params["VersionId"] = ref.version_id
+        try:
+            head = self._s3.head_object(**params)
+        except ClientError as exc:
+            raise _domain_error(exc, ref) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
+        if ref.etag:
+            return ref  # the event names its bytes; the HEAD only said the key exists
+        etag = (head.get("ETag") or "").strip('"') or None
+        return replace(ref, etag=etag, version_id=ref.version_id or head.get("VersionId"),
+                       size=int(head.get("ContentLength") or 0))
+
+    def fetch(self, ref: ObjectRef) -> StoredObject:
+        # ChecksumMode: the reply then names the object's checksum algorithm, which the write-back keeps.
+        params: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, "ChecksumMode": "ENABLED"}
         if ref.version_id:
             params["VersionId"] = ref.version_id
         elif ref.etag:
@@ -67,18 +94,48 @@ class ObjectReader:
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
-            headers={k: response[k] for k in _KEPT_HEADERS if response.get(k)},
+            headers=kept_settings(response),
         )
 
 
-# Headers a copy-onto-itself with MetadataDirective=REPLACE would otherwise drop.
-_KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
+# GetObject reply fields a CopyObject with MetadataDirective=REPLACE would otherwise reset, under the
+# same name in both APIs. Tags are kept by the copy itself (TaggingDirective COPY, the default).
+_KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires",
+                 "WebsiteRedirectLocation", "StorageClass",
+                 "ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+
+
+def kept_settings(response: dict[str, Any]) -> dict[str, Any]:
+    """The CopyObject parameters that give the copy the settings the object has now."""
+    kept = {k: response[k] for k in _KEPT_HEADERS if response.get(k)}
+    encryption = response.get("ServerSideEncryption")
+    if encryption:
+        # Without these a copy takes the bucket's default encryption: an SSE-KMS object would lose its key.
+        kept["ServerSideEncryption"] = encryption
+        if encryption.startswith("aws:kms"):
+            if response.get("SSEKMSKeyId"):
+                kept["SSEKMSKeyId"] = response["SSEKMSKeyId"]
+            if "BucketKeyEnabled" in response:
+                kept["BucketKeyEnabled"] = bool(response["BucketKeyEnabled"])
+    algorithm = next((name for attr, name in _CHECKSUMS.items() if response.get(attr)), None)
+    if algorithm:
+        kept["ChecksumAlgorithm"] = algorithm
+    return kept
 
 
 def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    if code in _GONE_CODES:
-        return ObjectGone(f"{ref.uri} is gone or was replaced before it was read ({code})")
-    if code in ("AccessDenied", "403"):
-        return ImageRejected(f"access denied reading {ref.uri}")
-    return TransientError(f"reading {ref.uri} failed: {code or exc}")
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
+    if code in _MISSING_CODES:
+        return ObjectMissing(f"{uri} does not exist ({code})")
+    if code in _DENIED_CODES:
+        return ObjectMissing(f"{uri} is missing or not readable by this role (AccessDenied)", denied=True)
+    if code in _REPLACED_CODES:
+        return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
+    if code == "InvalidObjectState":
+        return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")
+    if code == "InvalidRequest" and "encryption" in str(error.get("Message", "")).lower():
+        # SSE-C: S3 needs the customer's key to return the bytes, and that key is never ours.
+        return ImageRejected("the object is encrypted with a customer-provided key (SSE-C); it cannot be read")
+    return TransientError(f"reading {uri} failed: {code or exc}")

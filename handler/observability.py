@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "leaf-diagnosis")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LeafDiagnosis")
@@ -28,3 +31,25 @@ def span(name: str) -> Iterator[Any]:
     """An X-Ray subsegment (a no-op outside Lambda, where the tracer is disabled)."""
     with tracer.provider.in_subsegment(f"## {name}") as subsegment:
         yield subsegment
+
+
+_BYTES_LITERAL = re.compile(r"""b(['"]).*?(?<!\\)\1""")
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of an unexpected error, its message without quoted bytes (an upload's data) and cut."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    message = shorten(_BYTES_LITERAL.sub("<bytes>", str(exc)), 300)
+    return f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}"
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """Keys and other user input in logs are cut: one line never carries more than a few hundred characters."""
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text):,} chars)"
+
+
+def read_denied(bucket: str, key: str) -> None:
+    """S3 refused a read inside our prefix: missing or not ours. Counted, so a misconfigured role is visible."""
+    metrics.add_metric(name="ObjectReadDenied", unit=MetricUnit.Count, value=1)
+    logger.warning("S3 denied a read: the object is missing or this role may not read it",
+                   extra={"bucket": bucket, "key": shorten(key)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ class DiagnosisRecord:
     etag: str | None = None
     version_id: str | None = None
     sequencer: str | None = None
+    metadata_not_written: str | None = None  # why the result is not on the object's metadata (sink "both")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict without empty fields."""
@@ -40,6 +42,7 @@ class DiagnosisRecord:
             "sequencer": self.sequencer,
             "diagnosed_at": self.diagnosed_at,
             "latency_ms": self.latency_ms,
+            "metadata_not_written": self.metadata_not_written,
         }
         return {k: v for k, v in data.items() if v is not None and v != []}
 
@@ -137,3 +140,9 @@ class EventKey:
             return same
         order = str(stored.get("event_order", NO_SEQUENCER))
         return order > self.order or (order == self.order and same)
+
+    def superseded_by_claim(self, stored: dict[str, Any] | None) -> bool:
+        """True when a live claim on the item is for a newer S3 event: that event's result is the one to keep."""
+        if not stored or not self.ordered:
+            return False
+        return str(stored.get("claim_order", NO_SEQUENCER)) > self.order and int(stored.get("claim_until", 0)) > time.time()

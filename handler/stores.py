@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import AlreadyRecorded, InProgress, ObjectGone, TransientError
+from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
+from handler.observability import logger
 from handler.objects import StoredObject
-from handler.records import DiagnosisRecord, EventKey
-
-LABEL_META = "diagnosis-label"
-CONFIDENCE_META = "diagnosis-confidence"
-MODEL_META = "diagnosis-model"
-STATUS_META = "diagnosis-status"
+from handler.records import NO_SEQUENCER, DiagnosisRecord, EventKey
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
 # the conditional write below is what guarantees one result, so a claim that outlives a crashed
@@ -99,6 +94,9 @@ class DynamoResultStore:
                 return Claim(key, token, stored)
             if key.covered_by(stored):
                 raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
+            if key.superseded_by_claim(stored):
+                # The newer upload's own event holds the key: it stores the result that counts. Nothing to retry.
+                raise AlreadyRecorded("superseded: a newer upload of this key is being diagnosed") from exc
             raise InProgress(f"{key.image} is being diagnosed by another invocation") from exc
         except BotoCoreError as exc:
             raise TransientError(f"claiming {key.image} in {self._table} failed: {exc}") from exc
@@ -120,28 +118,46 @@ class DynamoResultStore:
 
     def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
         key = record.event_key
-        fields = {**record.as_dict(), "event_order": key.order, "event_identity": key.identity}
+        values = self._key_values(key)
+        condition = _newer(key)
+        order = key.order
+        if not key.ordered:
+            # An API, backfill or Batch Operations write knows no sequencer: it keeps the order already
+            # stored, so a late, older S3 event still cannot overwrite it.
+            kept = self._stored_order(key.image)
+            order = kept or NO_SEQUENCER
+            values[":kept"] = order
+            condition = f"({condition}) AND ({'event_order = :kept' if kept else 'attribute_not_exists(event_order)'})"
+        fields = {**record.as_dict(), "event_order": order, "event_identity": key.identity}
         item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in fields.items()}
         try:
             # A whole-item put: the result and the end of the claim land together, or not at all.
             self._db.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression=_newer(key),
-                ExpressionAttributeValues=self._values(self._key_values(key)),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=self._values(values),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 stored = self._item(exc.response.get("Item"))
                 if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
-                    key.order, key.identity, key.model_version
+                    order, key.identity, key.model_version
                 ):
                     return  # this very result is stored: our put landed and its reply was lost
                 raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
             raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
+
+    def _stored_order(self, image: str) -> str | None:
+        try:
+            response = self._db.get_item(TableName=self._table, Key={"image": {"S": image}}, ConsistentRead=True,
+                                         ProjectionExpression="event_order")
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"reading {image} from {self._table} failed: {exc}") from exc
+        return (response.get("Item") or {}).get("event_order", {}).get("S")
 
     def get(self, image: str) -> dict[str, Any] | None:
         """The record as the API shows it; None until a result is stored (a bare claim is not one)."""
@@ -171,56 +187,6 @@ class DynamoResultStore:
         return {**values, ":o": key.order} if key.ordered else values
 
 
-class S3MetadataStore:
-    """Copies the object onto itself with the diagnosis added to its user metadata.
-
-    The copy fires ObjectCreated:Copy; the handler recognises MODEL_META and never
-    diagnoses its own write-back again.
-    """
-
-    commits = False
-
-    def __init__(self, s3: Any) -> None:
-        self._s3 = s3
-
-    def claim(self, key: EventKey) -> Claim:
-        return Claim(key)
-
-    def release(self, claim: Claim) -> None:
-        return None
-
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
-        if obj is None:
-            return
-        if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
-            return  # already says so (a retry after the table write failed): a copy would only fire another event
-        metadata = {**obj.metadata, **diagnosis_metadata(record)}
-        params: dict[str, Any] = {
-            "Bucket": obj.ref.bucket,
-            "Key": obj.ref.key,
-            "CopySource": {"Bucket": obj.ref.bucket, "Key": obj.ref.key},
-            "MetadataDirective": "REPLACE",
-            "Metadata": metadata,
-            **obj.headers,
-        }
-        if obj.content_type:
-            params["ContentType"] = obj.content_type
-        if obj.version_id:
-            params["CopySource"]["VersionId"] = obj.version_id
-        if obj.etag:
-            # Never stamp a diagnosis onto bytes we did not look at.
-            params["CopySourceIfMatch"] = obj.etag
-        try:
-            self._s3.copy_object(**params)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("PreconditionFailed", "412", "NoSuchKey", "NoSuchVersion"):
-                raise ObjectGone(f"{record.image} changed before its metadata was written ({code})") from exc
-            raise TransientError(f"writing metadata onto {record.image} failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"writing metadata onto {record.image} failed: {exc}") from exc
-
-
 class StoreChain:
     """Writes S3 metadata first and the table last: the table write is the commit.
 
@@ -246,19 +212,23 @@ class StoreChain:
             if store.commits:
                 store.release(claim)
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> DiagnosisRecord:
+        """The record as stored; MetadataNotWritten only when no table holds it instead."""
         for store in self._stores:
-            store.save(record, obj)
-
-
-def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
-    """User metadata must be ASCII: non-ASCII labels are percent-encoded."""
-    meta = {MODEL_META: record.model_version, STATUS_META: record.status}
-    if record.label is not None:
-        meta[LABEL_META] = quote(record.label, safe=" _-.,()'")
-    if record.confidence is not None:
-        meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
-    return meta
+            try:
+                store.save(record, obj)
+            except AlreadyRecorded as exc:
+                if record.metadata_not_written:
+                    raise AlreadyRecorded(str(exc), metadata_not_written=record.metadata_not_written) from exc
+                raise
+            except MetadataNotWritten as exc:
+                logger.warning("diagnosis not written onto the object", extra={"image": record.image[:200],
+                                                                              "reason": str(exc)})
+                if not self.commits:
+                    raise
+                # The table still gets the result (its write is ordered, so a newer one is never replaced).
+                record = replace(record, metadata_not_written=str(exc))
+        return record
 
 
 def _newer(key: EventKey) -> str:

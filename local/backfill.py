@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from handler.diagnose import Diagnoser, Outcome
 from handler.errors import TransientError
 from handler.sources.s3 import ObjectRef
-from handler.stores import MODEL_META
+from handler.object_metadata import read_diagnosis
 
 BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
 EVENT_NAME = "ObjectCreated:Backfill"  # not an S3 event: the object exists and is diagnosed like an upload
@@ -94,7 +94,8 @@ def table_lookup(dynamodb: Any, table: str) -> Lookup:
         request: dict[str, Any] = {
             table: {
                 "Keys": [{"image": {"S": item.image}} for item in chunk],
-                "ProjectionExpression": "image, etag, model_version",
+                "ProjectionExpression": "image, etag, model_version, #s, #e",
+                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
                 "ConsistentRead": True,
             }
         }
@@ -124,8 +125,9 @@ def metadata_lookup(s3: Any) -> Lookup:
                 )
             except ClientError:  # deleted or replaced since the listing: its own event covers it
                 continue
-            if MODEL_META in metadata:
-                found[item.image] = {"etag": item.etag, "model_version": metadata[MODEL_META]}
+            record = read_diagnosis(item.image, metadata)  # None for metadata that does not parse
+            if record is not None:
+                found[item.image] = {"etag": item.etag, "model_version": record["model_version"]}
         return found
 
     return lookup
@@ -141,7 +143,10 @@ def needing_diagnosis(
 
     def is_current(record: dict[str, Any] | None, item: Listed) -> bool:
         return (
-            bool(record) and record.get("etag") == item.etag and record.get("model_version") == model_version
+            bool(record)
+            and record.get("etag") == item.etag
+            and record.get("model_version") == model_version
+            and not _denied_read(record)
         )
 
     def flush() -> None:
@@ -163,6 +168,12 @@ def needing_diagnosis(
     if chunk:
         flush()
     return todo, current
+
+
+def _denied_read(record: dict[str, Any]) -> bool:
+    """A rejected row that only says S3 denied the read (stored by versions before AccessDenied meant
+    "missing or not ours"): not a result, so the object is tried again."""
+    return record.get("status") == "rejected" and str(record.get("error", "")).startswith("access denied reading")
 
 
 def diagnose_all(

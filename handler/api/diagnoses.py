@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,7 +20,8 @@ from handler.config import Settings
 from handler.container import Container
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
 from handler.sources.s3 import ObjectRef
-from handler.stores import CONFIDENCE_META, LABEL_META, MODEL_META, STATUS_META
+from handler.object_metadata import read_diagnosis
+from handler.observability import read_denied
 
 # Diagnoser.diagnose only looks at the ObjectCreated: prefix; this names where the request came from.
 API_EVENT_NAME = "ObjectCreated:ApiRequest"
@@ -86,7 +86,9 @@ class DiagnosisApi:
         if size > self._settings.max_image_bytes:
             raise RequestEntityTooLargeError(f"{location.uri} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
         etag = (head.get("ETag") or "").strip('"') or None
-        ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, size=size, event_name=API_EVENT_NAME)
+        # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
+        ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
+                        size=size, event_name=API_EVENT_NAME)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
@@ -117,18 +119,10 @@ class DiagnosisApi:
                 raise NotFoundError(f"no diagnosis stored for {location.uri}")
             return {**item, "stored": True}
         head = head or self._head(location)
-        meta = head.get("Metadata", {})
-        if MODEL_META not in meta:
+        record = read_diagnosis(location.uri, head.get("Metadata", {}))
+        if record is None:  # none, or metadata that is not ours to trust (does not parse)
             raise NotFoundError(f"no diagnosis stored for {location.uri}")
-        confidence = meta.get(CONFIDENCE_META)
-        return {
-            "image": location.uri,
-            "status": meta.get(STATUS_META, "ok"),
-            "label": unquote(meta[LABEL_META]) if LABEL_META in meta else None,
-            "confidence": float(confidence) if confidence else None,
-            "model_version": meta[MODEL_META],
-            "stored": True,
-        }
+        return {**record, "stored": True}
 
     def _head(self, location: S3Location) -> dict[str, Any]:
         try:
@@ -138,7 +132,9 @@ class DiagnosisApi:
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise NotFoundError(f"no object {location.uri}") from exc
             if code in ("403", "AccessDenied"):
-                raise ForbiddenError(f"access denied to {location.uri}") from exc
+                # Without s3:ListBucket, S3 answers a missing key with 403: "missing or not ours".
+                read_denied(location.bucket, location.key)
+                raise NotFoundError(f"no object {location.uri}") from exc
             raise TransientError(f"reading {location.uri} failed: {code or exc}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"reading {location.uri} failed: {exc}") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handler.sources.s3 import ObjectRef
+from handler.sources.s3 import ObjectRef, decode_s3_key
 
 # detail.reason -> the S3 notification event name the rest of the handler speaks.
 _EVENT_NAMES = {
@@ -29,13 +29,16 @@ def is_object_created(event: Mapping[str, Any]) -> bool:
 def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
     """The object the event names.
 
-    Unlike S3 notifications, EventBridge sends the key as it is, not URL-encoded: never unquote it.
+    The key is URL-decoded as Powertools (S3EventBridgeNotificationObject.key, unquote_plus) and S3
+    notifications do: `leaf+spot.jpg` is `leaf spot.jpg`. Should the decoded key not exist, the raw
+    one is tried once (fallback_key), for a key that really holds a '+' or a '%'.
     """
     detail = event["detail"]
     obj = detail["object"]
-    key = obj["key"]
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"detail.object.key must be a non-empty string; got {key!r}")
+    raw = obj["key"]
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"detail.object.key must be a non-empty string; got {raw!r}")
+    key = decode_s3_key(raw)
     size = obj.get("size")
     reason = str(detail.get("reason") or "PutObject")
     return ObjectRef(
@@ -47,4 +50,5 @@ def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
         sequencer=obj.get("sequencer") or None,
         event_name=_EVENT_NAMES.get(reason, f"ObjectCreated:{reason}"),
         event_time=event.get("time"),
+        fallback_key=raw if raw != key else None,
     )

@@ -20,6 +20,8 @@ class ObjectRef:
     sequencer: str | None = None
     event_name: str = "ObjectCreated:Put"
     event_time: str | None = None
+    # Another spelling of the key to try once when `key` does not exist (EventBridge: the raw key).
+    fallback_key: str | None = None
 
     @property
     def uri(self) -> str:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from handler.diagnose import Diagnoser
-from handler.stores import MODEL_META
+from handler.object_metadata import MODEL_META
 from local import backfill
 from local.aws import create_resources
 from local.context import LocalContext

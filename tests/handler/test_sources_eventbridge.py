@@ -1,4 +1,4 @@
-"""EventBridge "Object Created": the key arrives as it is, never URL-encoded."""
+"""EventBridge "Object Created": the key is URL-decoded as Powertools does, the raw key kept as a fallback."""
 
 import json
 
@@ -12,10 +12,12 @@ def fixture() -> dict:
     return json.loads((EVENTS / "eventbridge-s3-object-created.json").read_text(encoding="utf-8"))
 
 
-def test_the_object_named_in_detail_becomes_a_ref_with_the_key_untouched():
+def test_the_object_named_in_detail_becomes_a_ref_with_the_key_decoded_and_the_raw_key_as_fallback():
     ref = eventbridge.parse_object_created(fixture())
     assert ref.bucket == "leaf-images-local"
-    assert ref.key == "garden-images/my garden/leaf+1 (100%).jpg"  # '+' and '%' stay: no unquoting
+    # As Powertools' S3EventBridgeNotificationObject.key (unquote_plus): '+' is a space.
+    assert ref.key == "garden-images/my garden/leaf 1 (100%).jpg"
+    assert ref.fallback_key == "garden-images/my garden/leaf+1 (100%).jpg"
     assert (ref.etag, ref.version_id, ref.sequencer, ref.size) == (
         "b1946ac92492d2347c6235b4d2611184",
         "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
@@ -50,3 +52,16 @@ def test_an_empty_key_is_refused():
     event["detail"]["object"]["key"] = ""
     with pytest.raises(ValueError, match="key"):
         eventbridge.parse_object_created(event)
+
+
+def test_the_key_decodes_exactly_as_powertools_decodes_it():
+    from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+    from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
+
+    for raw in ("garden-images/leaf+spot.jpg", "garden-images/caf%C3%A9+%2B1.jpg", "garden-images/plain.jpg"):
+        event = fixture()
+        event["detail"]["object"]["key"] = raw
+        ours = eventbridge.parse_object_created(event)
+        assert ours.key == S3EventBridgeNotificationEvent(event).detail.object.key, raw
+        assert ours.fallback_key == (None if ours.key == raw else raw)
+    assert EventBridgeEvent  # the data class family Powertools maintains for these events

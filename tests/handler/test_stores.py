@@ -1,10 +1,11 @@
 import pytest
 
-from handler.errors import ObjectGone
+from handler.errors import MetadataNotWritten
 from handler.objects import ObjectReader
 from handler.records import DiagnosisRecord
 from handler.sources.s3 import ObjectRef
-from handler.stores import DynamoResultStore, S3MetadataStore, diagnosis_metadata
+from handler.object_metadata import S3MetadataStore, diagnosis_metadata
+from handler.stores import DynamoResultStore
 from tests.handler.conftest import BUCKET, TABLE
 
 RECORD = DiagnosisRecord(
@@ -78,14 +79,14 @@ def test_metadata_copy_is_conditional_on_the_bytes_we_read(aws):
     assert sent["x-amz-copy-source-if-match"].strip('"') == obj.etag
 
 
-def test_precondition_failure_means_the_object_changed(aws):
+def test_precondition_failure_means_a_newer_upload_and_nothing_is_written(aws):
     from botocore.stub import Stubber
 
     s3 = aws["s3"]
     obj = put_photo(s3)
     with Stubber(s3) as stub:
         stub.add_client_error("copy_object", service_error_code="PreconditionFailed", http_status_code=412)
-        with pytest.raises(ObjectGone, match="changed before its metadata was written"):
+        with pytest.raises(MetadataNotWritten, match="a newer upload replaced"):
             S3MetadataStore(s3).save(RECORD, obj)
 
 

@@ -125,12 +125,22 @@ def test_a_metadata_copy_that_fails_leaves_nothing_recorded_and_the_retry_writes
     assert rig.s3.head_object(Bucket=rig.stack.bucket, Key=key)["Metadata"]["diagnosis-label"] == LABELS[1]
 
 
+class RunningOut(LocalContext):
+    """A 30 s invocation that, by the time a record would start, has 1 s left (less than its 5 s margin)."""
+
+    asked = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return 30_000 if self.asked == 1 else 1_000
+
+
 def test_an_invocation_nearly_out_of_time_starts_nothing_and_writes_nothing(make_rig, leaf_jpeg):
     rig = make_rig()
     key = "garden-images/late/leaf.jpg"
     rig.upload(key, leaf_jpeg(1, size=SMALL))
     event = rig.receive()
-    reply = rig.invoke(event, LocalContext(timeout_s=3.0))
+    reply = rig.invoke(event, RunningOut())
     assert [f["itemIdentifier"] for f in reply["batchItemFailures"]] == [event["Records"][0]["messageId"]]
     assert rig.stored(key) is None and rig.writes() == 0 and rig.classifier.inferences == 0
 

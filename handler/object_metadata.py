@@ -1,0 +1,139 @@
+"""The diagnosis as S3 user metadata on the object itself: written by a copy onto itself, read back."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, unquote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.errors import MetadataNotWritten, TransientError
+from handler.objects import StoredObject
+from handler.records import DiagnosisRecord, EventKey
+from handler.stores import Claim
+
+LABEL_META = "diagnosis-label"
+CONFIDENCE_META = "diagnosis-confidence"
+MODEL_META = "diagnosis-model"
+STATUS_META = "diagnosis-status"
+MAX_USER_METADATA_BYTES = 2048  # S3: keys and values of user metadata, UTF-8, together
+_TRANSIENT_S3_CODES = {"RequestTimeout", "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+                       "InternalError", "ServiceUnavailable"}
+
+
+class S3MetadataStore:
+    """Copies the object onto itself with the diagnosis added to its user metadata.
+
+    Only ever onto the key's *current* object, and only while its bytes are the ones diagnosed: the
+    copy names no version and is conditioned on the diagnosed ETag. In a versioned bucket a late
+    event's version is then never copied back on top of a newer upload. Every setting the object
+    has (storage class, encryption, object lock, checksum, headers; tags are copied by default) is
+    carried over; where one cannot be, nothing is written and MetadataNotWritten says why.
+
+    The copy fires ObjectCreated:Copy; the handler recognises MODEL_META on a Copy and never
+    diagnoses its own write-back again.
+    """
+
+    commits = False
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+
+    def claim(self, key: EventKey) -> Claim:
+        return Claim(key)
+
+    def release(self, claim: Claim) -> None:
+        return None
+
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+        if obj is None:
+            return
+        if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
+            return  # already says so (a retry after the table write failed): a copy would only fire another event
+        metadata = {**obj.metadata, **diagnosis_metadata(record)}
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+        if size > MAX_USER_METADATA_BYTES:
+            raise MetadataNotWritten(f"its user metadata would be {size:,} bytes, over S3's 2 KB limit")
+        if not obj.etag:
+            raise MetadataNotWritten("the read named no ETag, so a copy could not be tied to the diagnosed bytes")
+        params: dict[str, Any] = {
+            "Bucket": obj.ref.bucket,
+            "Key": obj.ref.key,
+            "CopySource": {"Bucket": obj.ref.bucket, "Key": obj.ref.key},  # the current object, never a version
+            "CopySourceIfMatch": obj.etag,  # never stamp a diagnosis onto bytes we did not look at
+            "MetadataDirective": "REPLACE",
+            "TaggingDirective": "COPY",
+            "Metadata": metadata,
+            **_still_valid(obj.headers),
+        }
+        if obj.content_type:
+            params["ContentType"] = obj.content_type
+        try:
+            self._s3.copy_object(**params)
+        except ClientError as exc:
+            raise _copy_error(exc, record.image) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"writing metadata onto {record.image} failed: {exc}") from exc
+
+
+def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
+    """User metadata must be ASCII: non-ASCII labels are percent-encoded."""
+    meta = {MODEL_META: record.model_version, STATUS_META: record.status}
+    if record.label is not None:
+        meta[LABEL_META] = quote(record.label, safe=" _-.,()'")
+    if record.confidence is not None:
+        meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
+    return meta
+
+
+def read_diagnosis(image: str, meta: dict[str, str]) -> dict[str, Any] | None:
+    """The record the object's metadata holds, or None when it holds none that parses.
+
+    Anyone who may upload can set x-amz-meta-diagnosis-*: a value that is not what this module
+    writes (confidence "abc", "nan", "1e999", outside 0..1; an unknown status) is no result.
+    """
+    model = meta.get(MODEL_META, "")
+    status = meta.get(STATUS_META, "ok")
+    if not model or len(model) > 64 or status not in ("ok", "rejected"):
+        return None
+    confidence: float | None = None
+    if CONFIDENCE_META in meta:
+        try:
+            confidence = float(meta[CONFIDENCE_META])
+        except ValueError:
+            return None
+        if not math.isfinite(confidence) or not 0.0 <= confidence <= 1.0:
+            return None
+    label = unquote(meta[LABEL_META], errors="replace") if LABEL_META in meta else None
+    if status == "ok" and (label is None or confidence is None):
+        return None
+    return {"image": image, "status": status, "label": label, "confidence": confidence, "model_version": model}
+
+
+def _still_valid(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings to copy, less an object-lock retention that has already run out (S3 refuses a past date)."""
+    until = settings.get("ObjectLockRetainUntilDate")
+    if isinstance(until, datetime) and until <= datetime.now(timezone.utc):
+        return {k: v for k, v in settings.items() if k not in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
+    return settings
+
+
+def _copy_error(exc: ClientError, image: str) -> Exception:
+    """Transient faults are retried; anything else is a reason not to write, recorded, never retried forever."""
+    code = _code(exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if code in ("PreconditionFailed", "412"):
+        return MetadataNotWritten("a newer upload replaced the diagnosed object; its own event writes its result")
+    if code in ("NoSuchKey", "404"):
+        return MetadataNotWritten("the object was deleted after it was diagnosed")
+    if status >= 500 or code in _TRANSIENT_S3_CODES:
+        return TransientError(f"writing metadata onto {image} failed: {code}")
+    if code in ("AccessDenied", "403"):
+        return MetadataNotWritten("access denied to the copy (object-lock settings, tags or a KMS key the role may not use)")
+    return MetadataNotWritten(f"S3 refused the copy: {code or status}")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
