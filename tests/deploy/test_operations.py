@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.deploy.test_deployments import COMBINATIONS, COMBO_IDS, EXISTING, NEW_BUCKET, as_list, deploy, variables
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dashboard(resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,11 +83,15 @@ def test_dashboard_url_is_an_output():
     )
 
 
-def test_denied_object_reads_raise_an_alarm_on_the_handlers_own_metric():
+@pytest.mark.parametrize("metric", ["ObjectReadDenied", "RecordErrors"])
+def test_the_handlers_own_failure_metrics_raise_an_alarm(metric):
+    # The name must be one the handler really emits, or the alarm watches nothing.
+    handler_source = "".join(p.read_text() for p in (ROOT / "handler").rglob("*.py"))
+    assert f'name="{metric}"' in handler_source
     resources = deploy("", "direct").resources()
     namespace, dims = service(resources)
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    (alarm,) = [a for a in alarms if a["MetricName"] == "ObjectReadDenied"]
+    (alarm,) = [a for a in alarms if a["MetricName"] == metric]
     assert alarm["Namespace"] == namespace
     assert [(d["Name"], d["Value"]) for d in alarm["Dimensions"]] == list(dims)
     assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (

@@ -312,8 +312,9 @@ def test_function_uses_only_the_role_written_in_the_template(template):
 def test_s3_access_is_limited_to_image_objects(template, sink):
     statements = statements_for(role_statements(template, sink), "s3")
     actions = {action for st in statements for action in as_list(st["Action"])}
-    expected = {"s3:GetObject", "s3:GetObjectVersion"}
-    assert actions == (expected | {"s3:PutObject"} if sink in ("s3-metadata", "both") else expected)
+    expected = {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"}
+    writes = {"s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectRetention", "s3:PutObjectLegalHold"}
+    assert actions == (expected | writes if sink in ("s3-metadata", "both") else expected)
     for statement in statements:
         assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{BUCKET}/{PREFIX}*"]
 
