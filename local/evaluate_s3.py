@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,7 @@ def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., I
     with _environment(env), moto_server() as endpoint:
         use_local_credentials(endpoint)
         stack = create_resources(bucket=BUCKET, table=TABLE, queue="leaf-evaluate-events", prefix=PREFIX)
+        imported_here = "handler.app" not in sys.modules
         import handler.app  # builds its container from the environment at first import
         from handler.config import Settings
         from handler.container import Container
@@ -70,6 +72,8 @@ def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., I
                         for photo, key in zip(photos, keys)]
         finally:
             handler.app.container = previous
+            if imported_here:  # its container was built for this run: the next importer gets its own
+                del sys.modules["handler.app"]
     return meta, outcomes
 
 
