@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import sys
@@ -64,7 +65,9 @@ def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., I
             bar = progress([], "diagnosing")
             bar.reset(total=len(photos))  # type: ignore[attr-defined]
             for event in drain_events(stack.queue_url or "", wait_seconds=0):
-                results = handler.app.lambda_handler(event, LocalContext()).get("results", [])
+                # Powertools prints its metrics to stdout: keep them out of the report.
+                with contextlib.redirect_stdout(sys.stderr):
+                    results = handler.app.lambda_handler(event, LocalContext()).get("results", [])
                 bar.update(len(results))  # type: ignore[attr-defined]
             bar.close()  # type: ignore[attr-defined]
             table = handler.app.container.table
@@ -81,5 +84,6 @@ def _outcome(outcome: Any, photo: Any, item: dict[str, Any] | None) -> Any:
     if not item:
         return outcome(photo, None, None, 0.0, "no stored result: the handler did not record this upload")
     if item.get("status") != "ok":
-        return outcome(photo, None, None, float(item.get("latency_ms", 0)), str(item.get("error", item.get("status"))))
+        reason = str(item.get("error", item.get("status")))
+        return outcome(photo, None, None, float(item.get("latency_ms", 0)), reason)
     return outcome(photo, str(item["label"]), float(item["confidence"]), float(item.get("latency_ms", 0)))

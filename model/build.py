@@ -20,21 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from model.convert import QUANTIZE_MODES, litert_outputs
 from model.metadata import PREPROCESS_MODES, TFLITE_FILE, ModelMetadata, Preprocess, file_sha256, write_metadata
-from model.preprocess import scale, to_input
+from model.parity_inputs import GENERATED_INPUTS, parity_inputs
 from model.sources import BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model
-from model.tuning import MIN_INT8_AGREEMENT, Choice, choose_threads, choose_variant, time_threads
+from model.tuning import MIN_INT8_AGREEMENT, MIN_JUDGING_PHOTOS, Choice, choose_threads, choose_variant, time_threads
 
 MAX_ABS_DIFF = 1e-4  # float32 LiteRT vs Keras, on probabilities
 MIN_TOP1 = 0.99  # --quantize dynamic: below this the build refuses unless --accept-drift
 QUANTIZE_CHOICES = ("auto", "none", *QUANTIZE_MODES)
-MAX_SAMPLE_PIXELS = 50_000_000  # the handler's default MAX_IMAGE_PIXELS
-RANDOM_INPUTS = 24
-SYNTHETIC_LEAVES = 8
-SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 
 
 @dataclass(frozen=True)
@@ -81,46 +76,6 @@ def input_size(loaded: LoadedModel) -> tuple[int, int]:
     if len(shape) != 4 or shape[3] != 3 or not all(isinstance(d, int) for d in shape[1:3]):
         raise BuildError(f"the model's input shape is {shape}; a fixed-size RGB input (None, H, W, 3) is needed")
     return int(shape[1]), int(shape[2])
-
-
-def parity_inputs(meta: ModelMetadata, samples: Path | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Random pixels, synthetic leaves and any real photos, each scaled as serving scales them."""
-    from model.synthetic import LABELS, make_leaf
-
-    rng = np.random.default_rng(seed)
-    pixels = rng.uniform(0, 255, (RANDOM_INPUTS, meta.height, meta.width, 3)).astype(np.float32)
-    rows = list(scale(pixels, meta.preprocess))
-    names = [f"random-{i}" for i in range(RANDOM_INPUTS)]
-    for i in range(SYNTHETIC_LEAVES):
-        rows.append(to_input(make_leaf(i % len(LABELS), seed=900_000 + i, size=(320, 320)), meta)[0])
-        names.append(f"synthetic-leaf-{i}")
-    for path in sample_files(samples):
-        rows.append(to_input(decode_sample(path, (meta.width, meta.height)), meta)[0])
-        names.append(path.name)
-    return np.stack(rows).astype(np.float32), names
-
-
-def sample_files(samples: Path | None) -> list[Path]:
-    """Every image under --samples, sub-folders included (a labelled folder per class works as is)."""
-    if samples is None:
-        return []
-    if not samples.is_dir():
-        raise BuildError(f"--samples {samples} is not a directory")
-    files = sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix.lower() in SAMPLE_SUFFIXES)
-    if not files:
-        raise BuildError(f"--samples {samples} holds no images ({', '.join(SAMPLE_SUFFIXES)})")
-    return files
-
-
-def decode_sample(path: Path, target: tuple[int, int]) -> Image.Image:
-    """Decode with the handler's own code (handler/imaging.py): JPEG draft scale, EXIF rotation, RGB."""
-    from handler.errors import ImageRejected
-    from handler.imaging import decode_image
-
-    try:
-        return decode_image(path.read_bytes(), max_pixels=MAX_SAMPLE_PIXELS, target=target)
-    except ImageRejected as exc:
-        raise BuildError(f"sample {path} is not a usable image: {exc}") from exc
 
 
 def compare(expected: np.ndarray, actual: np.ndarray) -> dict[str, Any]:
@@ -185,11 +140,14 @@ def build(
     if quantize in ("auto", "none"):  # float32 is always proven: it is what auto falls back to
         variants["none"] = _variant(loaded, None, batch, expected)
         check_parity(variants["none"][1], None, accept_drift)
-    if quantize in ("auto", "dynamic"):
+    real_photos = len(batch) - GENERATED_INPUTS
+    # Too few real photos to judge int8 on: auto keeps float32 without spending a conversion on it.
+    if quantize == "dynamic" or (quantize == "auto" and real_photos >= MIN_JUDGING_PHOTOS):
         variants["dynamic"] = _variant(loaded, "dynamic", batch, expected)
     convert_seconds = time.perf_counter() - convert_started
     if quantize == "auto":
-        choice = choose_variant(variants["dynamic"][1], min_int8_agreement)
+        int8 = variants["dynamic"][1] if "dynamic" in variants else {"real_samples": real_photos}
+        choice = choose_variant(int8, min_int8_agreement)
     else:
         choice = Choice(quantize, f"{'int8' if quantize == 'dynamic' else 'float32'}: --quantize {quantize}")
     tflite, figures = variants[choice.quantize]
@@ -228,7 +186,7 @@ def _variant(loaded: LoadedModel, quantize: str | None, batch: np.ndarray, expec
     tflite = convert(loaded, quantize)
     actual = litert_outputs(tflite, batch).reshape(len(batch), -1)
     figures = compare(expected, actual)
-    generated = RANDOM_INPUTS + SYNTHETIC_LEAVES
+    generated = GENERATED_INPUTS
     figures["real_samples"] = len(batch) - generated
     if figures["real_samples"]:  # photos like the ones it will serve, apart from the noise inputs
         real = compare(expected[generated:], actual[generated:])

@@ -77,8 +77,9 @@ def scan(data: Path, labels: tuple[str, ...]) -> tuple[list[Photo], list[str]]:
     return photos, notes
 
 
-def run_direct(model_dir: Path, runtime: str, photos: list[Photo], progress: Callable[[Iterable[Photo]], Iterable[Photo]]
-               ) -> tuple[ModelMetadata, list[Outcome]]:
+def run_direct(
+    model_dir: Path, runtime: str, photos: list[Photo], progress: Callable[[Iterable[Photo]], Iterable[Photo]]
+) -> tuple[ModelMetadata, list[Outcome]]:
     """Each photo through the handler's decode (handler/imaging.py) and the handler's classifier."""
     from handler.errors import ImageRejected
     from handler.imaging import decode_image
@@ -90,12 +91,14 @@ def run_direct(model_dir: Path, runtime: str, photos: list[Photo], progress: Cal
     for photo in progress(photos):
         started = time.perf_counter()
         try:
-            image = decode_image(photo.path.read_bytes(), max_pixels=MAX_PIXELS, target=(meta.width, meta.height))
+            data = photo.path.read_bytes()
+            image = decode_image(data, max_pixels=MAX_PIXELS, target=(meta.width, meta.height))
             prediction = classifier.classify(image)
         except ImageRejected as exc:
             outcomes.append(Outcome(photo, None, None, (time.perf_counter() - started) * 1000, str(exc)))
             continue
-        outcomes.append(Outcome(photo, prediction.label, prediction.confidence, (time.perf_counter() - started) * 1000))
+        ms = (time.perf_counter() - started) * 1000
+        outcomes.append(Outcome(photo, prediction.label, prediction.confidence, ms))
     return meta, outcomes
 
 
@@ -134,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, required=True, help="a built model directory (MODEL_DIR)")
     parser.add_argument("--data", type=Path, required=True, help="one folder of photos per label")
     parser.add_argument("--through-s3", action="store_true",
-                        help="upload to the embedded local S3 and let the handler diagnose them from the S3 events")
+                        help="upload to the embedded local S3; the handler diagnoses them from the S3 events")
     parser.add_argument("--runtime", choices=("litert", "keras"), default="litert",
                         help="direct mode: the LiteRT model (default) or its Keras copy")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write the PNG and JSON ({DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where the PNG and JSON go ({DEFAULT_OUT})")
     args = parser.parse_args(argv)
     try:
         result = evaluate(args.model_dir, args.data, args.out, args.runtime, args.through_s3)

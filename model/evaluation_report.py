@@ -40,7 +40,8 @@ def figures(meta: ModelMetadata, outcomes: Sequence[Any], notes: list[str]) -> d
         "correct": correct,
         "accuracy": round(correct / len(diagnosed), 4) if diagnosed else None,
         "per_class": per_class,
-        "confusion": {"rows_are": "folder (truth)", "columns_are": "predicted", "labels": labels, "counts": confusion},
+        "confusion": {"rows_are": "folder (truth)", "columns_are": "predicted", "labels": labels,
+                      "counts": confusion},
         "ms_per_photo": {"median": round(statistics.median(times), 2), "mean": round(statistics.fmean(times), 2),
                          "max": round(max(times), 2)} if times else None,
         "slowest": [{"path": str(o.photo.path), "ms": round(o.ms, 2), "label": o.label} for o in slowest],
@@ -75,7 +76,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"\nms per photo: median {t['median']}, mean {t['mean']}, max {t['max']}; slowest:")
         lines.extend(f"  {s['ms']:8.1f} ms  {s['path']}" for s in result["slowest"])
     for wrong in result["wrong"]:
-        lines.append(f"wrong: {wrong['path']}: {wrong['label']} ({wrong['confidence']}), folder says {wrong['folder']}")
+        lines.append(f"wrong: {wrong['path']}: {wrong['label']} ({wrong['confidence']}), "
+                     f"folder says {wrong['folder']}")
     for item in result["rejected"]:
         lines.append(f"rejected, not counted: {item['path']}: {item['reason']}")
     lines.extend(f"note: {note}" for note in result["not_counted"])
