@@ -9,7 +9,7 @@ from handler.container import Container
 from model.evaluate import label_key
 from model.metadata import read_metadata
 from model.runtime import load_classifier
-from tests.conftest import POTATO_DATA, POTATO_MODEL_DIR
+from tests.conftest import POTATO_DATA, POTATO_MODEL_DIR, ROOT
 
 LABELS = ("Potato_Early blight", "Potato_Late blight", "Potato_healthy")
 MIN_ACCURACY = 0.97
@@ -53,3 +53,22 @@ def test_accuracy_on_every_test_photo_through_the_handler_is_at_least_97_percent
     assert len(results) == 300 and all(len(oks) == 100 for oks in per_class.values())
     assert accuracy >= MIN_ACCURACY
     assert all(sum(oks) / len(oks) >= 0.95 for oks in per_class.values()), per_class
+
+
+def test_make_model_rebuilds_the_committed_model_bit_for_bit(tmp_path):
+    """The bundled model is what the project's own build makes of the shared .h5 (the Makefile's recipe)."""
+    if not POTATO_DATA.is_dir():
+        pytest.skip(f"{POTATO_DATA} not present (../shared sits beside the clone in CI)")
+    pytest.importorskip("tf_keras", reason="model building needs TensorFlow")
+    from model.build import Source, build
+
+    labels = ROOT / "model" / "recipes" / "potato" / "labels.txt"
+    meta = build(Source(h5=POTATO_DATA / "potato_pretrain_model.h5"), labels, "raw", tmp_path / "potato",
+                 samples=POTATO_DATA / "Test", name="potato-plantvillage")
+    committed = read_metadata(POTATO_MODEL_DIR)
+    assert (meta.sha256, meta.labels, meta.name) == (committed.sha256, committed.labels, committed.name)
+    for variant, figures in committed.extra["parity_by_variant"].items():  # the floats may vary by CPU
+        rebuilt = meta.extra["parity_by_variant"][variant]
+        assert (rebuilt["real_samples"], rebuilt["real_top1_agreement"]) == (300, figures["real_top1_agreement"])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--preprocess raw --samples $(POTATO)/Test --name potato-plantvillage" in makefile
