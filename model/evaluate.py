@@ -128,7 +128,11 @@ def evaluate(model_dir: Path, data: Path, out: Path, runtime: str = "litert", th
                   data=str(data), wall_seconds=round(time.perf_counter() - started, 1))
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    write_png(result, out / "confusion.png")
+    try:
+        write_png(result, out / "confusion.png")
+    except ImportError:  # matplotlib is a build-time tool (requirements-dev.txt), not in the runtime set
+        print("model.evaluate: confusion.png not written: matplotlib is not installed "
+              "(pip install -r requirements-dev.txt)", file=sys.stderr)
     return result
 
 
