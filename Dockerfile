@@ -14,7 +14,8 @@ FROM public.ecr.aws/lambda/python:${PYTHON_TAG} AS model
 WORKDIR /build
 COPY model/ model/
 # Where the model comes from, inside the build context (only model/ is sent, see .dockerignore).
-ARG MODEL_SOURCE=model/demo
+# Default: the real potato-leaf model (make model); model/demo is the synthetic test fixture.
+ARG MODEL_SOURCE=model/potato
 # ==== MODEL BUILD STEP ==========================================================================
 # MODEL_SOURCE must be an already built directory: build it outside Docker with
 #   python -m model.build --h5 my.h5 --labels labels.txt --preprocess inception --out model/mine
@@ -40,6 +41,7 @@ ARG MODEL_RUNTIME
 COPY --from=deps /opt/layer/ ${LAMBDA_TASK_ROOT}/
 COPY handler/ ${LAMBDA_TASK_ROOT}/handler/
 COPY model/*.py ${LAMBDA_TASK_ROOT}/model/
+# Whatever MODEL_SOURCE was, it lands in the one path MODEL_DIR names (kept stable for existing templates).
 COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/demo/
 ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/demo \
     MODEL_RUNTIME=${MODEL_RUNTIME}

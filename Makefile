@@ -5,7 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test model bench deploy-check runtime-test clean
+.PHONY: demo invoke api test model demo-model bench deploy-check runtime-test clean
+
+# The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
+SHARED ?= ../shared
+POTATO := $(SHARED)/data/potato
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +37,18 @@ api: $(VENV)/.demo-deps
 test: $(VENV)/.test-deps
 	$(PY) -m pytest
 
+# The bundled default model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
+# agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.
 model: $(VENV)/.test-deps
+	rm -rf build/potato
+	$(PY) -m model.build --h5 $(POTATO)/potato_pretrain_model.h5 --labels model/recipes/potato/labels.txt \
+	  --preprocess raw --samples $(POTATO)/Test --name potato-plantvillage --out build/potato
+	install -m 644 $(POTATO)/LICENSE-model build/potato/LICENSE
+	install -m 644 model/recipes/potato/PROVENANCE.md build/potato/PROVENANCE.md
+	rm -rf model/potato && mv build/potato model/potato
+
+# The synthetic-leaf model the tests use as a fixture (model/demo), retrained from the generator.
+demo-model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
 
 # The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests).

@@ -10,7 +10,7 @@ from pathlib import Path
 from handler.errors import ConfigError
 from handler.model_source import ModelUri
 
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "demo"
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "potato"
 SINKS = ("dynamodb", "s3-metadata", "both")
 RUNTIMES = ("litert", "keras")
 MODEL_CACHE_DIR = Path("/tmp/models")  # Lambda's only writable disk

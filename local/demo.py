@@ -1,44 +1,68 @@
-"""The main job on the embedded default: upload leaf photos to a local S3 and watch them get diagnosed.
+"""The main job on the embedded default: upload real leaf photos to a local S3 and watch them get diagnosed.
 
     python -m local.demo
 
-Starts moto's server on 127.0.0.1, creates the bucket (S3→SQS notifications on the prefix),
-the table and the queue, uploads synthetic leaves of known condition and the real photo from
-../shared, feeds the events S3 emitted to the handler, and prints what was stored.
+Starts moto's server on 127.0.0.1, creates the bucket (S3→SQS notifications on the prefix), the
+table and the queue, uploads real potato-leaf photos from ../shared/data/potato/Test (three per
+class; keys with spaces and unicode), the 12 MP phone photo and a PDF named .jpg, feeds the events
+S3 emitted to the handler, and prints what was stored and whether each label matches the photo's
+folder. Without ../shared it uses the attributed photos in local/demo_photos/.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
 from local.context import LocalContext
 
-REAL_PHOTO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "plantnet" / "sample_leaf.jpg"
-DEMO_SEED = 900_000  # far from the training seeds: these leaves were never seen in training
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+REAL_PHOTO = SHARED / "plantnet" / "sample_leaf.jpg"
+TEST_PHOTOS = SHARED / "potato" / "Test"
+FIXTURE_PHOTOS = Path(__file__).resolve().parent / "demo_photos"
+PER_CLASS = 3
 PREFIX = "garden-images/"
+# The last photo of each class is uploaded under a name in another script, as people name files.
+UNICODE_NAMES = ("Dürrfleckenkrankheit – Blatt 3.jpg", "feuille nº 3 – mildiou.jpg", "ジャガイモの葉 3.jpg")
 
 
-def demo_uploads(real_photo: Path | None) -> list[tuple[str, bytes, str, str | None]]:
-    """(key, bytes, content type, expected label) for every sample the demo uploads."""
-    from model.synthetic import LABELS, make_leaf
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    body: bytes
+    content_type: str
+    folder: str | None = None  # the class folder the photo came from: what its label should be
+    rejected: bool = False  # expected to be refused (not an image)
 
-    uploads: list[tuple[str, bytes, str, str | None]] = []
-    for index, label in enumerate(LABELS):
-        buffer = io.BytesIO()
-        make_leaf(index, seed=DEMO_SEED + index).save(buffer, format="JPEG", quality=90)
-        condition = label.split("_", 1)[1]
-        uploads.append((f"{PREFIX}demo/{condition} leaf.jpg", buffer.getvalue(), "image/jpeg", label))
+
+def photo_folder(shared_photos: Path = TEST_PHOTOS) -> Path:
+    """../shared's Test/ split when it sits beside the clone, else the photos committed for the demo."""
+    return shared_photos if shared_photos.is_dir() else FIXTURE_PHOTOS
+
+
+def demo_uploads(photos: Path, real_photo: Path | None) -> list[Upload]:
+    """The first PER_CLASS photos of each class folder, the phone photo if present, and a PDF named .jpg."""
+    uploads = []
+    folders = sorted(p for p in photos.iterdir() if p.is_dir())
+    for n, folder in enumerate(folders):
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:PER_CLASS]
+        for i, path in enumerate(files):
+            # PlantVillage names are "<uuid>___RS_LB 4026.JPG": the part after the uuid is enough for a key.
+            name = UNICODE_NAMES[n % len(UNICODE_NAMES)] if i == len(files) - 1 else path.name.rsplit("___", 1)[-1]
+            uploads.append(Upload(f"{PREFIX}potato/{folder.name}/{name}", path.read_bytes(), "image/jpeg", folder.name))
     if real_photo and real_photo.is_file():
-        uploads.append((f"{PREFIX}real/sample_leaf.jpg", real_photo.read_bytes(), "image/jpeg", None))
-    uploads.append((f"{PREFIX}demo/not-a-photo.jpg", b"%PDF-1.4 this is not an image", "image/jpeg", None))
+        uploads.append(Upload(f"{PREFIX}phone/sample_leaf.jpg", real_photo.read_bytes(), "image/jpeg"))
+    uploads.append(Upload(f"{PREFIX}phone/not-a-photo.jpg", b"%PDF-1.4 this is not an image", "image/jpeg",
+                          rejected=True))
     return uploads
 
 
@@ -51,7 +75,7 @@ def configure(verbose: bool) -> None:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
-def run(real_photo: Path | None, verbose: bool = False) -> int:
+def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
     import boto3
 
     configure(verbose)
@@ -66,51 +90,77 @@ def run(real_photo: Path | None, verbose: bool = False) -> int:
 
         init_s = time.perf_counter() - started
         meta = container.classifier.meta
-        print(f"handler init (imports + model {meta.name} {meta.model_version}, {container.settings.model_runtime}): {init_s:.2f} s")
+        print(f"handler init (imports + model {meta.name} {meta.model_version}, "
+              f"{container.settings.model_runtime}): {init_s:.2f} s")
 
         s3 = boto3.client("s3")
-        uploads = demo_uploads(real_photo)
-        for key, body, content_type, _ in uploads:
-            s3.put_object(Bucket=stack.bucket, Key=key, Body=body, ContentType=content_type)
-        print(f"uploaded {len(uploads)} objects; delivering the events S3 emitted to the handler ...")
+        uploads = demo_uploads(photos, real_photo)
+        for upload in uploads:
+            s3.put_object(Bucket=stack.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
+        print(f"uploaded {len(uploads)} objects from {photos}; delivering the events S3 emitted to the handler ...")
 
         counts: dict[str, int] = {}
         invocations = 0
         for event in drain_events(stack.queue_url or ""):
             invocations += 1
-            result = lambda_handler(event, LocalContext())
+            # Powertools prints its metrics to stdout; keep the demo's table readable unless --verbose.
+            with contextlib.redirect_stdout(sys.stdout if verbose else sys.stderr):
+                result = lambda_handler(event, LocalContext())
             for item in result.get("results", []):
                 counts[item["status"]] = counts.get(item["status"], 0) + 1
             if verbose:
                 print(json.dumps(result))
         print(f"{invocations} events handled: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         print("(skipped = the ObjectCreated:Copy events fired by our own metadata write-back; none re-diagnosed)\n")
-        return report(stack.bucket, uploads, container.table)
+        return report(stack.bucket, uploads, container.table, meta.labels)
 
 
-def report(bucket: str, uploads: list[tuple[str, bytes, str, str | None]], table: Any) -> int:
+def expected_label(folder: str, labels: tuple[str, ...]) -> str | None:
+    """The model label a class folder names (PlantVillage's `Potato___Early_blight` is `Potato_Early blight`)."""
+    from model.evaluate import label_key
+
+    return {label_key(label): label for label in labels}.get(label_key(folder))
+
+
+def check(upload: Upload, item: dict[str, Any], labels: tuple[str, ...]) -> tuple[str, bool]:
+    """The check column, and whether the row is as it should be."""
+    status = item.get("status", "MISSING")
+    if upload.rejected:
+        return ("rejected, as it should be", True) if status == "rejected" else (f"NOT REJECTED ({status})", False)
+    if upload.folder is None:
+        return "no folder label (not a potato lab photo; the model still answers potato)", status == "ok"
+    expected = expected_label(upload.folder, labels)
+    if status == "ok" and item.get("label") == expected:
+        return "matches folder", True
+    return f"MISMATCH (folder: {expected or upload.folder})", False
+
+
+def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ...]) -> int:
     import boto3
 
     s3 = boto3.client("s3")
     rows = []
-    wrong = 0
-    for key, _, _, expected in uploads:
-        item = table.get(f"s3://{bucket}/{key}") or {}
-        meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
-        label = item.get("label") or item.get("error", "-")
-        verdict = ""
-        if expected:
-            verdict = "correct" if item.get("label") == expected else f"WRONG (expected {expected})"
-            wrong += verdict != "correct"
-        rows.append((key, item.get("status", "MISSING"), label, item.get("confidence", ""),
-                     item.get("latency_ms", ""), meta.get("diagnosis-label", "-"), verdict))
+    bad = matched = labelled = 0
+    for upload in uploads:
+        item = table.get(f"s3://{bucket}/{upload.key}") or {}
+        meta = s3.head_object(Bucket=bucket, Key=upload.key).get("Metadata", {})
+        verdict, good = check(upload, item, labels)
+        bad += not good
+        if upload.folder:
+            labelled += 1
+            matched += good
+        confidence = item.get("confidence", "")
+        rows.append((upload.key, item.get("status", "MISSING"), item.get("label") or item.get("error", "-"),
+                     f"{float(confidence):.3f}" if confidence != "" else "", item.get("latency_ms", ""),
+                     meta.get("diagnosis-label", "-"), verdict))
     widths = [max(len(str(r[i])) for r in rows + [_HEADER]) for i in range(len(_HEADER))]
     for row in [_HEADER] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
     missing = sum(1 for r in rows if r[1] == "MISSING")
-    print(f"\n{len(rows)} stored results, {missing} missing, {wrong} wrong synthetic diagnoses")
-    print("note: the bundled demo model knows only synthetic leaves; its answer on the real photo is not a diagnosis")
-    return 1 if (missing or wrong) else 0
+    print(f"\n{len(rows)} stored results, {missing} missing; {matched} of {labelled} labelled photos match their folder")
+    print("the model knows lab photos of single potato leaves (PlantVillage, CC BY-SA 3.0); it is not a plant "
+          "pathologist: see model/MODEL_CARD.md")
+    return 1 if bad else 0
 
 
 _HEADER = ("key", "status", "label / error", "confidence", "ms", "S3 metadata label", "check")
@@ -118,10 +168,12 @@ _HEADER = ("key", "status", "label / error", "confidence", "ms", "S3 metadata la
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photo", type=Path, default=REAL_PHOTO, help="a real photo to upload too")
+    parser.add_argument("--photos", type=Path, default=photo_folder(),
+                        help="one folder of photos per class (default: ../shared's Test/, else local/demo_photos)")
+    parser.add_argument("--photo", type=Path, default=REAL_PHOTO, help="an unlabelled phone photo to upload too")
     parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
     args = parser.parse_args(argv)
-    return run(args.photo, args.verbose)
+    return run(args.photos, args.photo, args.verbose)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Build a servable model directory from your own Keras model, with a Keras-vs-LiteRT parity check.
 
     python -m model.build --json arch.json --weights weights.h5 --labels labels.txt \\
-        --preprocess inception --out build/my-model [--samples photos/] [--quantize dynamic]
+        --preprocess inception --out build/my-model [--samples photos/] [--quantize auto|dynamic|none]
+
+By default (--quantize auto) it serves the dynamic-range int8 model when that agrees with Keras on
+top-1 for >= 99 % of the real --samples photos, float32 otherwise, and says which and why.
 """
 
 from __future__ import annotations
@@ -17,18 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from model.convert import QUANTIZE_MODES, litert_outputs
 from model.metadata import PREPROCESS_MODES, TFLITE_FILE, ModelMetadata, Preprocess, file_sha256, write_metadata
-from model.preprocess import scale, to_input
+from model.parity_inputs import GENERATED_INPUTS, parity_inputs
 from model.sources import BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model
+from model.tuning import MIN_INT8_AGREEMENT, MIN_JUDGING_PHOTOS, Choice, choose_threads, choose_variant, time_threads
 
 MAX_ABS_DIFF = 1e-4  # float32 LiteRT vs Keras, on probabilities
-MIN_TOP1 = 0.99  # quantized builds: below this the build refuses unless --accept-drift
-RANDOM_INPUTS = 24
-SYNTHETIC_LEAVES = 8
-SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+MIN_TOP1 = 0.99  # --quantize dynamic: below this the build refuses unless --accept-drift
+QUANTIZE_CHOICES = ("auto", "none", *QUANTIZE_MODES)
 
 
 @dataclass(frozen=True)
@@ -77,50 +78,6 @@ def input_size(loaded: LoadedModel) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
-def parity_inputs(meta: ModelMetadata, samples: Path | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Random pixels, synthetic leaves and any real photos, each scaled as serving scales them."""
-    from model.synthetic import LABELS, make_leaf
-
-    rng = np.random.default_rng(seed)
-    pixels = rng.uniform(0, 255, (RANDOM_INPUTS, meta.height, meta.width, 3)).astype(np.float32)
-    rows = list(scale(pixels, meta.preprocess))
-    names = [f"random-{i}" for i in range(RANDOM_INPUTS)]
-    for i in range(SYNTHETIC_LEAVES):
-        rows.append(to_input(make_leaf(i % len(LABELS), seed=900_000 + i, size=(320, 320)), meta)[0])
-        names.append(f"synthetic-leaf-{i}")
-    for path in sample_files(samples):
-        rows.append(to_input(decode_sample(path, (meta.width, meta.height)), meta)[0])
-        names.append(path.name)
-    return np.stack(rows).astype(np.float32), names
-
-
-def sample_files(samples: Path | None) -> list[Path]:
-    if samples is None:
-        return []
-    if not samples.is_dir():
-        raise BuildError(f"--samples {samples} is not a directory")
-    files = sorted(p for p in samples.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES)
-    if not files:
-        raise BuildError(f"--samples {samples} holds no images ({', '.join(SAMPLE_SUFFIXES)})")
-    return files
-
-
-def decode_sample(path: Path, target: tuple[int, int]) -> Image.Image:
-    """Decode as handler/imaging.py does for uploads: JPEG draft scale, EXIF rotation, RGB."""
-    try:
-        image = Image.open(path)
-        if image.format in ("JPEG", "MPO"):
-            image.draft("RGB", (max(target), max(target)))
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise BuildError(f"sample {path} is not a readable image: {exc}") from exc
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA"))
-    return image.convert("RGB")
-
-
 def compare(expected: np.ndarray, actual: np.ndarray) -> dict[str, Any]:
     if expected.shape != actual.shape:
         raise BuildError(f"Keras output shape {expected.shape} != LiteRT output shape {actual.shape}")
@@ -150,17 +107,19 @@ def build(
     labels_path: Path,
     preprocess: Preprocess,
     out: Path,
-    quantize: str | None = None,
+    quantize: str | None = "auto",
     samples: Path | None = None,
     accept_drift: bool = False,
     allow_lambda: bool = False,
     name: str | None = None,
+    min_int8_agreement: float = MIN_INT8_AGREEMENT,
 ) -> ModelMetadata:
-    """Load, check labels, convert, prove parity, then write model.tflite, the Keras copy and metadata.json."""
+    """Load, check labels, convert, prove parity, choose int8 or float32, then write the model directory."""
+    quantize = quantize or "none"
     if preprocess not in PREPROCESS_MODES:
         raise BuildError(f"--preprocess must be one of {PREPROCESS_MODES}, got {preprocess!r}")
-    if quantize not in (None, *QUANTIZE_MODES):
-        raise BuildError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize not in QUANTIZE_CHOICES:
+        raise BuildError(f"--quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
     if out.exists() and any(out.iterdir()):
         raise BuildError(f"--out {out} is not empty; choose a new directory")
     started = time.perf_counter()
@@ -175,28 +134,42 @@ def build(
     meta = ModelMetadata(labels=labels, height=height, width=width, preprocess=preprocess, sha256="",
                          name=name or out.name, source_format=loaded.source_format, keras_file=None)
     batch, names = parity_inputs(meta, samples)
-    convert_started = time.perf_counter()
-    tflite = convert(loaded, quantize)
-    convert_seconds = time.perf_counter() - convert_started
     expected = loaded.predict(batch).reshape(len(batch), -1)
-    actual = litert_outputs(tflite, batch).reshape(len(batch), -1)
-    figures = compare(expected, actual)
-    generated = RANDOM_INPUTS + SYNTHETIC_LEAVES
-    figures["real_samples"] = len(names) - generated
-    if figures["real_samples"]:  # photos like the ones it will serve, apart from the noise inputs
-        real = compare(expected[generated:], actual[generated:])
-        figures["real_max_abs_diff"], figures["real_top1_agreement"] = real["max_abs_diff"], real["top1_agreement"]
-    check_parity(figures, quantize, accept_drift)
+    convert_started = time.perf_counter()
+    variants: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    if quantize in ("auto", "none"):  # float32 is always proven: it is what auto falls back to
+        variants["none"] = _variant(loaded, None, batch, expected)
+        check_parity(variants["none"][1], None, accept_drift)
+    real_photos = len(batch) - GENERATED_INPUTS
+    # Too few real photos to judge int8 on: auto keeps float32 without spending a conversion on it.
+    if quantize == "dynamic" or (quantize == "auto" and real_photos >= MIN_JUDGING_PHOTOS):
+        variants["dynamic"] = _variant(loaded, "dynamic", batch, expected)
+    convert_seconds = time.perf_counter() - convert_started
+    if quantize == "auto":
+        int8 = variants["dynamic"][1] if "dynamic" in variants else {"real_samples": real_photos}
+        choice = choose_variant(int8, min_int8_agreement)
+    else:
+        choice = Choice(quantize, f"{'int8' if quantize == 'dynamic' else 'float32'}: --quantize {quantize}")
+    tflite, figures = variants[choice.quantize]
+    if quantize == "dynamic":
+        check_parity(figures, "dynamic", accept_drift)
+    timings = time_threads(tflite, batch[-1])  # the last input is a real photo when --samples gave any
 
     out.mkdir(parents=True, exist_ok=True)
     (out / TFLITE_FILE).write_bytes(tflite)
     keras_file = loaded.keep(out)
+    kept_int8 = choice.quantize == "dynamic"
     extra = {
-        "quantize": quantize or "none",
+        "quantize": choice.quantize,
+        "quantize_reason": choice.reason,
         "parity": figures,
-        "parity_limits": {"max_abs_diff": MAX_ABS_DIFF if quantize is None else None,
-                          "min_top1_agreement": 1.0 if quantize is None else MIN_TOP1},
-        "accepted_drift": bool(accept_drift and quantize and figures["top1_agreement"] < MIN_TOP1),
+        "parity_by_variant": {variant: f for variant, (_, f) in variants.items()},
+        "parity_limits": {"max_abs_diff": None if kept_int8 else MAX_ABS_DIFF,
+                          "min_top1_agreement": (min_int8_agreement if quantize == "auto" else MIN_TOP1)
+                          if kept_int8 else 1.0},
+        "accepted_drift": bool(accept_drift and kept_int8 and figures["top1_agreement"] < MIN_TOP1),
+        "num_threads": choose_threads(timings),
+        "thread_timings_ms": {str(threads): ms for threads, ms in timings.items()},
         "tflite_bytes": len(tflite),
         "convert_seconds": round(convert_seconds, 1),
         "build_seconds": round(time.perf_counter() - started, 1),
@@ -205,6 +178,22 @@ def build(
     meta = replace(meta, sha256=file_sha256(out / TFLITE_FILE), keras_file=keras_file, extra=extra)
     write_metadata(out, meta)
     return meta
+
+
+def _variant(loaded: LoadedModel, quantize: str | None, batch: np.ndarray, expected: np.ndarray
+             ) -> tuple[bytes, dict[str, Any]]:
+    """Convert one variant and measure it against Keras: all inputs, and the real photos alone."""
+    tflite = convert(loaded, quantize)
+    actual = litert_outputs(tflite, batch).reshape(len(batch), -1)
+    figures = compare(expected, actual)
+    generated = GENERATED_INPUTS
+    figures["real_samples"] = len(batch) - generated
+    if figures["real_samples"]:  # photos like the ones it will serve, apart from the noise inputs
+        real = compare(expected[generated:], actual[generated:])
+        figures["real_max_abs_diff"], figures["real_top1_agreement"] = real["max_abs_diff"], real["top1_agreement"]
+        figures["real_disagreements"] = real["disagreements"]
+    figures["tflite_bytes"] = len(tflite)
+    return tflite, figures
 
 
 def check_parity(figures: dict[str, Any], quantize: str | None, accept_drift: bool) -> None:
@@ -222,16 +211,23 @@ def check_parity(figures: dict[str, Any], quantize: str | None, accept_drift: bo
 
 
 def summary(meta: ModelMetadata) -> str:
-    p = meta.extra["parity"]
-    return (
+    lines = [
         f"built {meta.name} ({meta.source_format}, {meta.extra['quantize']}): {len(meta.labels)} labels, "
         f"input {meta.height}x{meta.width} {meta.preprocess}, model_version {meta.model_version}, "
-        f"{meta.extra['tflite_bytes'] / 1e6:.1f} MB\n"
-        f"parity LiteRT vs Keras on {p['samples']} inputs ({p['real_samples']} real): "
-        f"max abs diff {p['max_abs_diff']:.3g}, top-1 agreement {p['top1_agreement']:.4f}"
-        + (f"; on the real ones alone {p['real_max_abs_diff']:.3g} and {p['real_top1_agreement']:.4f}"
-           if p["real_samples"] else "")
-    )
+        f"{meta.extra['tflite_bytes'] / 1e6:.2f} MB, {meta.extra['build_seconds']:.0f} s",
+        f"kept {meta.extra['quantize_reason']}",
+    ]
+    for variant, p in meta.extra["parity_by_variant"].items():
+        lines.append(
+            f"parity {'int8' if variant == 'dynamic' else 'float32'} LiteRT vs Keras on {p['samples']} inputs "
+            f"({p['real_samples']} real): max abs diff {p['max_abs_diff']:.3g}, top-1 agreement "
+            f"{p['top1_agreement']:.4f}"
+            + (f"; on the real ones alone {p['real_max_abs_diff']:.3g} and {p['real_top1_agreement']:.4f}"
+               if p["real_samples"] else "")
+        )
+    timings = ", ".join(f"{t} thread{'s' * (t != '1')} {ms} ms" for t, ms in meta.extra["thread_timings_ms"].items())
+    lines.append(f"threads: {meta.extra['num_threads']} (median inference {timings})")
+    return "\n".join(lines)
 
 
 def _versions() -> str:
@@ -253,9 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, required=True,
                         help="inception: x/127.5-1, unit: x/255, raw: as is")
     parser.add_argument("--out", type=Path, required=True, help="new model directory (MODEL_DIR)")
-    parser.add_argument("--quantize", choices=QUANTIZE_MODES, help="dynamic: int8 dynamic-range weights")
-    parser.add_argument("--samples", type=Path, help="folder of real photos to add to the parity check")
-    parser.add_argument("--accept-drift", action="store_true", help="keep a quantized build below 99%% top-1")
+    parser.add_argument("--quantize", choices=QUANTIZE_CHOICES, default="auto",
+                        help="auto (default): int8 if it agrees with Keras on the real --samples, else float32; "
+                             "dynamic: int8 dynamic-range weights; none: float32")
+    parser.add_argument("--samples", type=Path,
+                        help="folder of real photos (sub-folders too) for the parity check and the int8 decision")
+    parser.add_argument("--min-int8-agreement", type=float, default=MIN_INT8_AGREEMENT,
+                        help="--quantize auto keeps int8 at this top-1 agreement on real photos (default 0.99)")
+    parser.add_argument("--accept-drift", action="store_true", help="keep a --quantize dynamic build below 99%% top-1")
     parser.add_argument("--allow-lambda-layers", action="store_true",
                         help="load Lambda layers (runs code stored in the model file: trusted files only)")
     parser.add_argument("--name", help="model name in metadata.json (default: the --out folder name)")
@@ -265,12 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     source = Source(keras=args.keras, h5=args.h5, json=args.json, weights=args.weights, saved_model=args.saved_model)
     try:
         meta = build(source, args.labels, args.preprocess, args.out, args.quantize, args.samples,
-                     args.accept_drift, args.allow_lambda_layers, args.name)
+                     args.accept_drift, args.allow_lambda_layers, args.name, args.min_int8_agreement)
     except BuildError as exc:
         print(f"model.build: error: {exc}", file=sys.stderr)
         return 2
     print(summary(meta))
-    print(json.dumps({"parity": meta.extra["parity"]}))
+    print(json.dumps({"parity": meta.extra["parity"], "quantize": meta.extra["quantize"],
+                      "num_threads": meta.extra["num_threads"]}))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -16,6 +17,7 @@ from model.preprocess import to_input
 
 Runtime = Literal["litert", "keras"]
 RUNTIMES: tuple[str, ...] = ("litert", "keras")
+THREADS_VARIABLE = "MODEL_NUM_THREADS"  # overrides the thread count model.build measured (metadata.json)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def load_classifier(
             raise ModelDirError(f"{path} not found")
         if verify and file_sha256(path) != meta.sha256:
             raise ModelDirError(f"{path} does not match the sha256 in metadata.json")
-        backend: Backend = LiteRTBackend(path, threads or default_threads())
+        backend: Backend = LiteRTBackend(path, threads or litert_threads(meta))
     elif runtime == "keras":
         if not meta.keras_file or not (model_dir / meta.keras_file).exists():
             raise ModelDirError(f"{model_dir} has no Keras model file for MODEL_RUNTIME=keras")
@@ -116,6 +118,19 @@ def load_classifier(
     else:
         raise ModelDirError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
     return Classifier(meta, backend, top_k=top_k)
+
+
+def litert_threads(meta: ModelMetadata, env: Mapping[str, str] = os.environ) -> int:
+    """MODEL_NUM_THREADS if set, else what the build measured as best for this model, else one per vCPU."""
+    raw = env.get(THREADS_VARIABLE, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer; got {raw!r}")
+        return int(raw)
+    measured = meta.extra.get("num_threads")
+    if isinstance(measured, int) and measured > 0:
+        return measured
+    return default_threads()
 
 
 def default_threads() -> int:

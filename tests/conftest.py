@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 SHARED = ROOT.parent / "shared" / "data" / "plantnet"
 REAL_PHOTO = SHARED / "sample_leaf.jpg"
+POTATO_DATA = ROOT.parent / "shared" / "data" / "potato"
+POTATO_MODEL_DIR = ROOT / "model" / "potato"  # the bundled default: tests of real diagnoses use it
+# The synthetic-leaf model is a test fixture: tests that send leaves of known synthetic condition
+# (model/synthetic.py) and expect that label back run it. handler.app builds its container from the
+# environment at import, so the default is set here, before any test module imports it; tests of
+# the real model pass model_dir or MODEL_DIR explicitly.
+SYNTHETIC_MODEL_DIR = ROOT / "model" / "demo"
+os.environ.setdefault("MODEL_DIR", str(SYNTHETIC_MODEL_DIR))
 # Seeds far from the training range: leaves the demo model has never seen.
 UNSEEN_SEED = 500_000
 

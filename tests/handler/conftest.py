@@ -10,6 +10,7 @@ from moto import mock_aws
 from handler.config import Settings
 from handler.container import Container
 from local.template import table_key_schema
+from tests.conftest import SYNTHETIC_MODEL_DIR
 
 BUCKET = "leaf-images-test"
 TABLE = "leaf-diagnoses-test"
@@ -29,5 +30,5 @@ def aws() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def container(aws: dict[str, Any]) -> Container:
-    """The real container (bundled model, LiteRT) writing to both sinks."""
-    return Container(Settings(table_name=TABLE, result_sink="both", images_bucket=BUCKET))
+    """The real container (the synthetic-leaf fixture model, LiteRT) writing to both sinks."""
+    return Container(Settings(table_name=TABLE, result_sink="both", images_bucket=BUCKET, model_dir=SYNTHETIC_MODEL_DIR))

@@ -6,22 +6,72 @@ import sys
 
 import pytest
 
-from tests.conftest import EVENTS, ROOT
+from tests.conftest import EVENTS, POTATO_DATA, ROOT
 
 
 def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK")}
+    # A newcomer's shell: no AWS settings, and MODEL_DIR unset, so the bundled default model serves.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK", "MODEL_DIR")}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_demo_diagnoses_every_synthetic_sample_correctly_and_stores_the_real_photo(real_photo):
+def demo_rows(out: str) -> dict[str, str]:
+    """The demo's table, key -> the rest of the row."""
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("garden-images/"):
+            key, _, rest = line.partition("  ")
+            rows[key] = rest.strip()
+    return rows
+
+
+def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_its_folder(real_photo):
+    if not POTATO_DATA.is_dir():
+        pytest.skip(f"{POTATO_DATA} not present (../shared sits beside the clone in CI)")
     result = run("-m", "local.demo")
     assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    assert "0 missing, 0 wrong synthetic diagnoses" in out
-    assert out.count("correct") == 5
-    assert "garden-images/real/sample_leaf.jpg" in out and "MISSING" not in out
-    assert "PDF files are not accepted" in out  # the PDF disguised as .jpg is rejected, not lost
+    rows = demo_rows(result.stdout)
+    labelled = {key: row for key, row in rows.items() if key.startswith("garden-images/potato/")}
+    assert len(labelled) == 9 and "9 of 9 labelled photos match their folder" in result.stdout
+    for key, row in labelled.items():
+        expected = {"Potato___Early_blight": "Potato_Early blight", "Potato___Late_blight": "Potato_Late blight",
+                    "Potato___healthy": "Potato_healthy"}[key.split("/")[2]]
+        assert row.split()[0] == "ok" and f"  {expected}  " in row and row.endswith("matches folder"), (key, row)
+    assert {"ジャガイモの葉 3.jpg", "feuille nº 3 – mildiou.jpg", "Dürrfleckenkrankheit – Blatt 3.jpg"} <= {
+        key.rsplit("/", 1)[1] for key in labelled}
+    assert any(" " in key.rsplit("/", 1)[1] and key.isascii() for key in labelled)  # PlantVillage's own names
+    assert rows["garden-images/phone/sample_leaf.jpg"].split()[0] == "ok"
+    assert "no folder label" in rows["garden-images/phone/sample_leaf.jpg"]
+    pdf = rows["garden-images/phone/not-a-photo.jpg"]
+    assert pdf.startswith("rejected") and "PDF files are not accepted" in pdf and pdf.endswith("rejected, as it should be")
+    assert "MISSING" not in result.stdout and '"_aws"' not in result.stdout  # metrics stay out of the table
+
+
+def test_demo_without_shared_runs_on_the_committed_attributed_photos():
+    result = run("-m", "local.demo", "--photos", str(ROOT / "local" / "demo_photos"), "--photo", "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = demo_rows(result.stdout)
+    assert sum(row.endswith("matches folder") for row in rows.values()) == 6
+    assert "6 of 6 labelled photos match their folder" in result.stdout
+    assert "garden-images/phone/sample_leaf.jpg" not in rows
+    attribution = (ROOT / "local" / "demo_photos" / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    for photo in (ROOT / "local" / "demo_photos").rglob("*.JPG"):
+        assert photo.name in attribution
+    assert "CC BY-SA 3.0" in attribution and "PlantVillage" in attribution
+
+
+def test_a_label_that_differs_from_the_folder_is_flagged():
+    from local.demo import Upload, check
+
+    labels = ("Potato_Early blight", "Potato_Late blight", "Potato_healthy")
+    photo = Upload("garden-images/potato/Potato___Late_blight/x.jpg", b"", "image/jpeg", "Potato___Late_blight")
+    assert check(photo, {"status": "ok", "label": "Potato_Late blight"}, labels) == ("matches folder", True)
+    assert check(photo, {"status": "ok", "label": "Potato_healthy"}, labels) == (
+        "MISMATCH (folder: Potato_Late blight)", False)
+    assert check(photo, {}, labels)[1] is False  # no stored result
+    pdf = Upload("garden-images/phone/not-a-photo.jpg", b"%PDF", "image/jpeg", rejected=True)
+    assert check(pdf, {"status": "ok", "label": "Potato_healthy"}, labels) == ("NOT REJECTED (ok)", False)
 
 
 @pytest.mark.parametrize(
