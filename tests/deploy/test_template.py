@@ -409,6 +409,15 @@ def test_function_is_a_container_image_built_from_the_dockerfile(template):
     assert function["Properties"]["Architectures"] == [{"Ref": "Architecture"}]
 
 
+def test_the_image_bakes_in_the_bundled_default_model(template):
+    # sam build passes DockerBuildArgs over the Dockerfile's defaults: a stale one ships another model.
+    from handler.config import BUNDLED_MODEL_DIR
+
+    source = the_function(template)["Metadata"]["DockerBuildArgs"]["MODEL_SOURCE"]
+    assert (ROOT / source).resolve() == BUNDLED_MODEL_DIR.resolve()
+    assert (ROOT / source / "metadata.json").is_file()
+
+
 def test_function_gets_every_configuration_variable(template):
     variables = the_function(template)["Properties"]["Environment"]["Variables"]
     assert set(variables) == ENV_NAMES
