@@ -11,7 +11,7 @@ from typing import Any
 
 from multipart import MultipartError, MultipartParser, parse_options_header
 
-from handler.api.errors import BadRequestError, RequestEntityTooLargeError, UnsupportedMediaTypeError
+from handler.api.errors import BadRequestError, RequestEntityTooLargeError, UnsupportedMediaTypeError, shown
 
 # What API Gateway passes through as binary (template.yaml BinaryMediaTypes: image/*, multipart/form-data).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -60,7 +60,7 @@ def read_upload(content_type: str | None, body: bytes, max_bytes: int) -> ImageU
     kind, options = media_type(content_type)
     if kind != "multipart/form-data":
         raise UnsupportedMediaTypeError(
-            f"send the photo as multipart/form-data in field {FIELD!r}; got Content-Type {kind or 'none'!r}"
+            f"send the photo as multipart/form-data in field {FIELD!r}; got Content-Type {shown(kind) or 'none'!r}"
         )
     return _multipart_image(body, options.get("boundary"), max_bytes)
 
@@ -78,7 +78,7 @@ def read_diagnosis_request(content_type: str | None, body: bytes, max_bytes: int
     if kind == "application/json" or kind.endswith("+json"):
         return _object_request(body)
     accepted = ", ".join(IMAGE_TYPES + ("multipart/form-data", "application/json"))
-    raise UnsupportedMediaTypeError(f"unsupported Content-Type {kind or 'none'!r}; send one of: {accepted}")
+    raise UnsupportedMediaTypeError(f"unsupported Content-Type {shown(kind) or 'none'!r}; send one of: {accepted}")
 
 
 def _check_size(size: int, max_bytes: int) -> None:
@@ -106,8 +106,8 @@ def _multipart_image(body: bytes, boundary: str | None, max_bytes: int) -> Image
                 return ImageUpload(data=part.raw, content_type=part.content_type or None, filename=part.filename)
             found.append(part.name)
     except MultipartError as exc:
-        raise BadRequestError(f"malformed multipart/form-data body: {exc}") from exc
-    named = f" (got {', '.join(repr(n) for n in found)})" if found else ""
+        raise BadRequestError(f"malformed multipart/form-data body: {shown(exc)}") from exc
+    named = f" (got {shown(', '.join(repr(n) for n in found))})" if found else ""
     raise BadRequestError(f"multipart field {FIELD!r} with the photo is missing{named}")
 
 
@@ -115,7 +115,10 @@ def _object_request(body: bytes) -> ObjectRequest:
     try:
         payload: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequestError(f"the body is not valid JSON: {exc}") from exc
+        raise BadRequestError(f"the body is not valid JSON: {shown(exc)}") from exc
+    except RecursionError as exc:
+        # json.loads recurses once per level: thousands of [ or { exhaust the interpreter's stack.
+        raise BadRequestError("the body is JSON nested too deeply; send a flat object") from exc
     if not isinstance(payload, dict):
         raise BadRequestError('send a JSON object: {"key": "garden-images/..."} or {"url": "..."}')
     given = [name for name in ("key", "url") if name in payload]
