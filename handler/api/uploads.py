@@ -42,7 +42,11 @@ def request_body(body: str | None, is_base64: bool) -> bytes:
     if not body:
         return b""
     if not is_base64:
-        return body.encode("utf-8")
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # Only a hand-made event can carry one ("\ud800" in its JSON): API Gateway sends UTF-8.
+            raise BadRequestError(f"the body is not valid UTF-8 text (a lone surrogate at character {exc.start})") from exc
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as exc:
