@@ -11,6 +11,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
 
 from handler.errors import ImageRejected, ImageTooLarge
+from handler.memory import DecodeBudget, container_budget
 
 # Formats a phone or a web app uploads. TIFF, PSD, FITS and friends are refused:
 # they add parser surface and nobody photographs a leaf in them. MPO (multi-picture phone
@@ -33,10 +34,23 @@ _REFUSED_MAGIC = (
 )
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _BYTES_REPR = re.compile(r"""b(['"]).*?(?<!\\)\1""")
+# Beyond the decoded image: Pillow's WebP reader holds libwebp's two canvases and a bytes copy of
+# the frame while it loads (measured: 755 MiB to load a 49 MP RGBA WebP whose pixels are 187 MiB).
+_DECODER_EXTRA = {"WEBP": 12}
+# Conversion works on strips of about this many pixels; a strip's copies (crop, RGBA, composite,
+# float32 grey, RGB) stay under _STRIP_BYTES_PER_PIXEL per pixel.
+_STRIP_PIXELS = 1 << 20
+_STRIP_BYTES_PER_PIXEL = 32
 
 
-def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Image.Image:
-    """Open, size-check, draft-decode, EXIF-rotate and convert to RGB; ImageRejected says why not."""
+def decode_image(
+    data: bytes, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
+) -> Image.Image:
+    """Open, size-check, decode within the memory budget, reduce, EXIF-rotate and convert to RGB.
+
+    ImageRejected says why not; ImageTooLarge when the pixels, or the memory decoding them takes,
+    exceed a limit. `budget` defaults to the container's (handler.memory.container_budget).
+    """
     if not data:
         raise ImageRejected("empty object (0 bytes)")
     image = _open(data)
@@ -47,11 +61,69 @@ def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Im
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= the model's input on both sides.
         side = max(target)
         image.draft("RGB", (side, side))
+    budget = budget if budget is not None else container_budget()
+    if budget is None:
+        return _decode(image, target)
+    what = f"this {image.size[0]}x{image.size[1]} {image.format} image (mode {image.mode})"
+    with budget.reserve(decode_cost(image, target), what):
+        return _decode(image, target)
+
+
+def decode_cost(image: Image.Image, target: tuple[int, int]) -> int:
+    """Bytes a decode of this opened image holds at its peak: every buffer _decode makes, by pixel count."""
+    width, height = image.size
+    factor = _reduction(image.size, target)
+    stored = width * height * (_stored_bytes_per_pixel(image.mode) + _DECODER_EXTRA.get(image.format or "", 0))
+    strip = _strip_rows(width, factor) * width * _STRIP_BYTES_PER_PIXEL
+    out = -(-width // factor) * -(-height // factor) * 4 * 2  # the reduced RGB image, and its EXIF-rotated copy
+    return stored + strip + out
+
+
+def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """Decode, then convert and reduce strip by strip, so no full-size intermediate exists but the decoded image."""
     try:
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"{image.format} image data is corrupt or truncated: {_no_bytes(exc)}") from exc
-    return to_rgb(_upright(image))
+    factor = _reduction(image.size, target)
+    if image.mode == "RGB" and factor == 1:
+        return _upright(image, image)
+    try:
+        return _upright(image, _reduced_rgb(image, factor))
+    finally:
+        image.close()  # frees the decoded pixels before the budget is given back
+
+
+def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:
+    width, height = image.size
+    grey_peak = _grey_peak(image)
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = _strip_rows(width, factor)
+    for top in range(0, height, rows):
+        strip = to_rgb(image.crop((0, top, width, min(height, top + rows))), grey_peak)
+        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    return out
+
+
+def _reduction(size: tuple[int, int], target: tuple[int, int]) -> int:
+    """Box-reduce by this integer factor while both sides stay >= twice the model's input.
+
+    The model resizes to its input anyway (bilinear, antialiased); twice the input leaves that
+    resize pixels to average, and keeps every intermediate small.
+    """
+    return max(1, min(size) // (2 * max(target)))
+
+
+def _strip_rows(width: int, factor: int) -> int:
+    """Rows per strip: about _STRIP_PIXELS, a multiple of the reduction factor (strips reduce independently)."""
+    return max(factor, (_STRIP_PIXELS // max(width, 1)) // factor * factor)
+
+
+def _stored_bytes_per_pixel(mode: str) -> int:
+    """What Pillow allocates per pixel: 1 for 1/L/P, 2 for 16-bit grey, 4 for everything else (RGB is kept as RGBX)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
 
 
 def _open(data: bytes) -> Image.Image:
@@ -95,29 +167,40 @@ def _no_bytes(exc: BaseException) -> str:
     return _BYTES_REPR.sub("<bytes>", str(exc))
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation (phones store portrait photos sideways)."""
+def _upright(source: Image.Image, image: Image.Image) -> Image.Image:
+    """Apply the source's EXIF orientation to `image` (phones store portrait photos sideways)."""
     # Same pixels as ImageOps.exif_transpose, without its cost: it re-serialises the EXIF block
     # (~3 ms on a phone photo) and copies images that are already upright; we only need pixels.
+    # Rotating after the reduction is the same as before it, on a fraction of the pixels.
     try:
-        method = _TRANSPOSE.get(image.getexif().get(ExifTags.Base.Orientation, 1))
+        method = _TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation, 1))
     except (OSError, ValueError, SyntaxError, KeyError, TypeError):
         # A mangled EXIF block should not cost us the photo; keep the stored orientation.
         return image
     return image if method is None else image.transpose(method)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
+def _grey_peak(image: Image.Image) -> float:
+    """The white of 16/32-bit grey: 65535 when any pixel is above 255, else 255 (read once, for every strip)."""
+    if not (image.mode.startswith("I") or image.mode == "F"):
+        return 255.0
+    _, high = image.getextrema()  # a scan, no copy
+    return 65535.0 if float(high) > 255 else 255.0  # type: ignore[arg-type]
+
+
+def to_rgb(image: Image.Image, grey_peak: float | None = None) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB; transparency is flattened onto white."""
     mode = image.mode
     if mode == "RGB":
         return image
     if mode.startswith("I") or mode == "F":
-        # 16/32-bit greyscale: scale to 8 bits instead of letting Pillow clip at 255.
-        pixels = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if pixels.max(initial=0) > 255 else 255.0
-        grey = np.clip(pixels * (255.0 / peak), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
+        # 16/32-bit greyscale: scale to 8 bits instead of letting Pillow clip at 255. float32, not
+        # float64: an 8-bit result needs no more, and each copy is half the size.
+        peak = np.float32(grey_peak if grey_peak is not None else _grey_peak(image))
+        pixels = np.array(image, dtype=np.float32)  # a writable copy of one strip
+        pixels *= np.float32(255.0) / peak
+        np.clip(pixels, 0, 255, out=pixels)
+        return Image.fromarray(pixels.astype(np.uint8)).convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _WHITE + (255,))

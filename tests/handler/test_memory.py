@@ -1,0 +1,82 @@
+"""The decode budget: what fits waits its turn, what can never fit is refused with the limit named."""
+
+import io
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+from handler.errors import ImageTooLarge
+from handler.imaging import decode_cost, decode_image
+from handler.memory import MIB, DecodeBudget, budget_from
+
+TARGET = (96, 96)
+
+
+def test_the_budget_is_a_share_of_the_function_memory_beyond_the_baseline():
+    budget = budget_from({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}, baseline=148 * MIB)
+    assert budget is not None and budget.total == int(1900 * MIB * 0.4)
+    assert "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=2048 MB" in budget.description
+    assert budget_from({}, baseline=0) is None  # outside Lambda nothing says how much there is
+
+
+def test_a_decode_that_can_never_fit_is_refused_at_once_naming_the_limit():
+    budget = DecodeBudget(100 * MIB, "test budget")
+    with pytest.raises(ImageTooLarge, match=r"needs about 101 MiB to decode; the decode budget is 100 MiB \(test budget\)"):
+        with budget.reserve(101 * MIB, "this image"):
+            pass
+    assert budget.held == 0
+
+
+def test_a_decode_that_fits_waits_until_the_one_before_it_is_done():
+    budget = DecodeBudget(100, "test budget")
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def first() -> None:
+        with budget.reserve(60, "first"):
+            first_in.set()
+            time.sleep(0.2)
+            order.append("first done")
+
+    def second() -> None:
+        first_in.wait()
+        with budget.reserve(60, "second"):
+            order.append("second started")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == ["first done", "second started"]
+    assert budget.held == 0
+
+
+def test_small_decodes_share_the_budget_at_once():
+    budget = DecodeBudget(100, "test budget")
+    with budget.reserve(40, "a"), budget.reserve(40, "b"):
+        assert budget.held == 80
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("mode", "fmt", "bytes_per_pixel"), [("RGBA", "PNG", 4), ("I;16", "PNG", 2), ("RGBA", "WEBP", 16)])
+def test_the_cost_counts_every_buffer_of_the_decode(mode, fmt, bytes_per_pixel):
+    data = encode(Image.new(mode, (3000, 2000)), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    cost = decode_cost(Image.open(io.BytesIO(data)), TARGET)
+    assert 3000 * 2000 * bytes_per_pixel < cost < 3000 * 2000 * bytes_per_pixel + 40 * MIB
+
+
+def test_decode_image_holds_its_cost_while_decoding_and_gives_it_back():
+    data = encode(Image.new("RGBA", (3000, 2000), (0, 120, 0, 128)), "PNG")
+    budget = DecodeBudget(200 * MIB, "test budget")
+    image = decode_image(data, max_pixels=50_000_000, target=TARGET, budget=budget)
+    assert image.mode == "RGB" and budget.held == 0
+    with pytest.raises(ImageTooLarge, match="decode budget is 10 MiB"):
+        decode_image(data, max_pixels=50_000_000, target=TARGET, budget=DecodeBudget(10 * MIB, "test budget"))
