@@ -72,11 +72,22 @@ def _no_real_aws(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_stack.endpoint)
 
 
+# Every operation the handler's clients made in this session, and the error codes they got.
+HANDLER_CALLS: dict[str, set[str]] = {}
+
+
 def handler_client(service: str, keys: dict[str, str]) -> Any:
     from handler.container import client_config
 
-    return boto3.client(service, aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"], config=client_config())
+    client = boto3.client(service, aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"], config=client_config())
+
+    def record(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        code = parsed.get("Error", {}).get("Code") or "ok"
+        HANDLER_CALLS.setdefault(f"{service}:{model.name}", set()).add(str(code))
+
+    client.meta.events.register("after-call", record)
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +105,8 @@ def app(local_stack: LocalStack, handler_keys: dict[str, str]) -> Iterator[Modul
     patch.setattr(handler.app, "container", container)
     yield handler.app
     patch.undo()
+    print("\nhandler calls under the role policy: " + "; ".join(
+        f"{name} {'/'.join(sorted(codes))}" for name, codes in sorted(HANDLER_CALLS.items())))
 
 
 @pytest.fixture
