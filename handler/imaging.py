@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -53,30 +54,62 @@ def decode_image(
     """
     if not data:
         raise ImageRejected("empty object (0 bytes)")
+    budget = budget if budget is not None else container_budget()
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        # libwebp allocates its canvases as soon as Pillow opens the file: admit (or refuse) before that.
+        canvas = webp_canvas(data)
+        _check_pixels(canvas, max_pixels)
+        with _reserved(budget, decode_cost(canvas, "RGBA", "WEBP", target), _described(canvas, "WEBP", "RGBA")):
+            image = _open(data)
+            if image.size != canvas:
+                raise ImageRejected(f"WebP header says {canvas[0]}x{canvas[1]}, its canvas is {image.size[0]}x{image.size[1]}")
+            return _decode(image, target)
     image = _open(data)
-    width, height = image.size
-    if width * height > max_pixels:
-        raise ImageTooLarge(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+    _check_pixels(image.size, max_pixels)
     if image.format in ("JPEG", "MPO"):
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= the model's input on both sides.
         side = max(target)
         image.draft("RGB", (side, side))
-    budget = budget if budget is not None else container_budget()
-    if budget is None:
-        return _decode(image, target)
-    what = f"this {image.size[0]}x{image.size[1]} {image.format} image (mode {image.mode})"
-    with budget.reserve(decode_cost(image, target), what):
+    cost = decode_cost(image.size, image.mode, image.format or "", target)
+    with _reserved(budget, cost, _described(image.size, image.format or "", image.mode)):
         return _decode(image, target)
 
 
-def decode_cost(image: Image.Image, target: tuple[int, int]) -> int:
-    """Bytes a decode of this opened image holds at its peak: every buffer _decode makes, by pixel count."""
-    width, height = image.size
-    factor = _reduction(image.size, target)
-    stored = width * height * (_stored_bytes_per_pixel(image.mode) + _DECODER_EXTRA.get(image.format or "", 0))
+def webp_canvas(data: bytes) -> tuple[int, int]:
+    """A WebP's canvas size from its first 30 bytes (lossy, lossless or extended header), nothing decoded."""
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    raise ImageRejected("WebP header is corrupt: no canvas size")
+
+
+def decode_cost(size: tuple[int, int], mode: str, fmt: str, target: tuple[int, int]) -> int:
+    """Bytes a decode holds at its peak: every buffer _decode makes, by pixel count."""
+    width, height = size
+    factor = _reduction(size, target)
+    stored = width * height * (_stored_bytes_per_pixel(mode) + _DECODER_EXTRA.get(fmt, 0))
     strip = _strip_rows(width, factor) * width * _STRIP_BYTES_PER_PIXEL
     out = -(-width // factor) * -(-height // factor) * 4 * 2  # the reduced RGB image, and its EXIF-rotated copy
     return stored + strip + out
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+
+
+def _described(size: tuple[int, int], fmt: str, mode: str) -> str:
+    return f"this {size[0]}x{size[1]} {fmt} image (mode {mode})"
+
+
+def _reserved(budget: DecodeBudget | None, cost: int, what: str) -> AbstractContextManager[None]:
+    return nullcontext() if budget is None else budget.reserve(cost, what)
 
 
 def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:

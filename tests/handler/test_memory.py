@@ -69,7 +69,8 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
 @pytest.mark.parametrize(("mode", "fmt", "bytes_per_pixel"), [("RGBA", "PNG", 4), ("I;16", "PNG", 2), ("RGBA", "WEBP", 16)])
 def test_the_cost_counts_every_buffer_of_the_decode(mode, fmt, bytes_per_pixel):
     data = encode(Image.new(mode, (3000, 2000)), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
-    cost = decode_cost(Image.open(io.BytesIO(data)), TARGET)
+    opened = Image.open(io.BytesIO(data))
+    cost = decode_cost(opened.size, opened.mode, opened.format, TARGET)
     assert 3000 * 2000 * bytes_per_pixel < cost < 3000 * 2000 * bytes_per_pixel + 40 * MIB
 
 
@@ -79,4 +80,23 @@ def test_decode_image_holds_its_cost_while_decoding_and_gives_it_back():
     image = decode_image(data, max_pixels=50_000_000, target=TARGET, budget=budget)
     assert image.mode == "RGB" and budget.held == 0
     with pytest.raises(ImageTooLarge, match="decode budget is 10 MiB"):
+        decode_image(data, max_pixels=50_000_000, target=TARGET, budget=DecodeBudget(10 * MIB, "test budget"))
+
+
+@pytest.mark.parametrize("options", [{"lossless": True}, {"quality": 80}, {"quality": 80, "exif": b"Exif\x00\x00"}],
+                         ids=["VP8L", "VP8", "VP8X"])
+def test_a_webp_canvas_is_read_from_its_header(options):
+    from handler.imaging import webp_canvas
+
+    data = encode(Image.new("RGBA" if "exif" in options else "RGB", (321, 123)), "WEBP", **options)
+    assert webp_canvas(data) == (321, 123)
+
+
+def test_a_webp_that_can_never_fit_is_refused_before_pillow_opens_it(monkeypatch):
+    """Opening a WebP allocates libwebp's canvases: the budget must answer first."""
+    import handler.imaging
+
+    data = encode(Image.new("RGBA", (3000, 2000)), "WEBP", lossless=True)
+    monkeypatch.setattr(handler.imaging, "_open", lambda data: pytest.fail("opened before the budget said yes"))
+    with pytest.raises(ImageTooLarge, match="3000x2000 WEBP image .* the decode budget is 10 MiB"):
         decode_image(data, max_pixels=50_000_000, target=TARGET, budget=DecodeBudget(10 * MIB, "test budget"))
