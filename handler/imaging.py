@@ -35,9 +35,9 @@ _REFUSED_MAGIC = (
 )
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _BYTES_REPR = re.compile(r"""b(['"]).*?(?<!\\)\1""")
-# Beyond the decoded image: Pillow's WebP reader holds libwebp's two canvases and a bytes copy of
-# the frame while it loads (measured: 755 MiB to load a 49 MP RGBA WebP whose pixels are 187 MiB).
-_DECODER_EXTRA = {"WEBP": 12}
+# Beyond the decoded pixels: libwebp's two canvases, allocated when Pillow opens a WebP and freed
+# once _load has the frame (measured: 568 MiB peak for a 49 MP RGBA WebP whose pixels are 187 MiB).
+_DECODER_EXTRA = {"WEBP": 8}
 # Conversion works on strips of about this many pixels; a strip's copies (crop, RGBA, composite,
 # float32 grey, RGB) stay under _STRIP_BYTES_PER_PIXEL per pixel.
 _STRIP_PIXELS = 1 << 20
@@ -113,18 +113,38 @@ def _reserved(budget: DecodeBudget | None, cost: int, what: str) -> AbstractCont
 
 
 def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    """Decode, then convert and reduce strip by strip, so no full-size intermediate exists but the decoded image."""
+    """Decode, then convert and reduce strip by strip, so no full-size intermediate exists but the decoded pixels."""
     try:
-        image.load()
+        pixels = _load(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"{image.format} image data is corrupt or truncated: {_no_bytes(exc)}") from exc
     factor = _reduction(image.size, target)
-    if image.mode == "RGB" and factor == 1:
-        return _upright(image, image)
+    if pixels.mode == "RGB" and factor == 1:
+        return _upright(image, pixels)
     try:
-        return _upright(image, _reduced_rgb(image, factor))
+        return _upright(image, _reduced_rgb(pixels, factor))
     finally:
-        image.close()  # frees the decoded pixels before the budget is given back
+        pixels.close()  # frees the decoded pixels before the budget is given back
+        image.close()
+
+
+def _load(image: Image.Image) -> Image.Image:
+    """The decoded pixels of the first frame.
+
+    WebP: Pillow's own load keeps libwebp's two canvases alive beside its copy of the frame (16
+    bytes a pixel at the peak, 12 after). Taking the frame from the decoder and letting the decoder
+    go first peaks at 12 and keeps 4. tests/handler/test_memory.py pins the Pillow internals used.
+    """
+    decoder = getattr(image, "_decoder", None) if image.format == "WEBP" else None
+    if decoder is None:
+        image.load()
+        return image
+    frame = decoder.get_next()
+    if frame is None:
+        raise OSError("libwebp could not decode the first frame")
+    del image._decoder  # type: ignore[attr-defined]  # the canvases go now, not when the image does
+    rawmode = image.rawmode  # type: ignore[attr-defined]  # "RGBA" or "RGBX": the frame's layout
+    return Image.frombuffer(rawmode, image.size, frame[0], "raw", rawmode, 0, 1)
 
 
 def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:

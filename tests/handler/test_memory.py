@@ -66,7 +66,7 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("mode", "fmt", "bytes_per_pixel"), [("RGBA", "PNG", 4), ("I;16", "PNG", 2), ("RGBA", "WEBP", 16)])
+@pytest.mark.parametrize(("mode", "fmt", "bytes_per_pixel"), [("RGBA", "PNG", 4), ("I;16", "PNG", 2), ("RGBA", "WEBP", 12)])
 def test_the_cost_counts_every_buffer_of_the_decode(mode, fmt, bytes_per_pixel):
     data = encode(Image.new(mode, (3000, 2000)), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
     opened = Image.open(io.BytesIO(data))
@@ -100,3 +100,29 @@ def test_a_webp_that_can_never_fit_is_refused_before_pillow_opens_it(monkeypatch
     monkeypatch.setattr(handler.imaging, "_open", lambda data: pytest.fail("opened before the budget said yes"))
     with pytest.raises(ImageTooLarge, match="3000x2000 WEBP image .* the decode budget is 10 MiB"):
         decode_image(data, max_pixels=50_000_000, target=TARGET, budget=DecodeBudget(10 * MIB, "test budget"))
+
+
+def test_the_pillow_internals_the_webp_load_relies_on_are_there():
+    """handler.imaging._load takes a WebP's frame from Pillow's libwebp decoder; a Pillow without
+    these would fall back to its own load, which costs 16 bytes a pixel, not the 12 budgeted."""
+    image = Image.open(io.BytesIO(encode(Image.new("RGBA", (8, 8)), "WEBP", lossless=True)))
+    assert callable(image._decoder.get_next) and image.rawmode in ("RGBA", "RGBX")
+
+
+def test_records_decoding_at_once_all_get_the_containers_one_budget(monkeypatch):
+    import handler.memory
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+    monkeypatch.setattr(handler.memory, "resident_bytes", lambda: time.sleep(0.05) or 100 * MIB)
+    monkeypatch.setattr(handler.memory, "return_freed_buffers_to_the_os", lambda: True)
+    handler.memory._container_budget.cache_clear()
+    seen: list[int] = []
+    threads = [threading.Thread(target=lambda: seen.append(id(handler.memory.container_budget()))) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=5)
+    finally:
+        handler.memory._container_budget.cache_clear()
+    assert len(seen) == 8 and len(set(seen)) == 1
