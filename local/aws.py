@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +53,69 @@ def moto_server(port: int = 0) -> Iterator[str]:
         yield f"http://{host}:{bound}"
     finally:
         server.stop()
+
+
+# The requests moto answers before it starts checking IAM: exactly those of create_admin.
+_BOOTSTRAP_REQUESTS = 3
+
+
+@contextmanager
+def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
+    """moto's server in a process of its own; with enforce_iam, every request after create_admin's is
+    checked against the caller's IAM policies.
+
+    moto reads INITIAL_NO_AUTH_ACTION_COUNT once, when it is imported: it must be in the server
+    process's environment, which an in-process ThreadedMotoServer (moto already imported) cannot give.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ)
+    if enforce_iam:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_BOOTSTRAP_REQUESTS)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("moto server process did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def create_admin(endpoint: str, name: str = "local-admin") -> dict[str, str]:
+    """The first requests to an IAM-enforcing moto: a user allowed everything; its keys, as env variables."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    return _keys(iam.create_access_key(UserName=name))
+
+
+def create_policy_user(name: str, policy: Mapping[str, object]) -> dict[str, str]:
+    """A user whose only permissions are `policy` (created with the current, admin, credentials); its keys."""
+    import boto3
+
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
+    return _keys(iam.create_access_key(UserName=name))
+
+
+def _keys(created: dict[str, object]) -> dict[str, str]:
+    key = created["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}  # type: ignore[index]
 
 
 def create_resources(

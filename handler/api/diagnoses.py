@@ -8,11 +8,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.api.errors import (
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
     RequestEntityTooLargeError,
     UnsupportedMediaTypeError,
+    shown,
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
@@ -25,6 +27,7 @@ from handler.observability import read_denied
 
 # Diagnoser.diagnose only looks at the ObjectCreated: prefix; this names where the request came from.
 API_EVENT_NAME = "ObjectCreated:ApiRequest"
+MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 
 
 class DiagnosisApi:
@@ -69,11 +72,19 @@ class DiagnosisApi:
             except NotAnS3Url as exc:
                 raise ForbiddenError(f"only S3 URLs of bucket {bucket} are accepted: {exc}") from exc
         if location.bucket != bucket:
-            raise ForbiddenError(f"only objects in bucket {bucket} are accepted, not {location.bucket}")
+            raise ForbiddenError(f"only objects in bucket {bucket} are accepted, not {shown(location.bucket)}")
         self.check_key(location.key)
         return location
 
     def check_key(self, key: str) -> None:
+        """400 for what can be no S3 key at all, 403 for a key outside the prefix; before any request."""
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            # JSON's "\ud800" decodes to a lone surrogate, which UTF-8 (and so S3) cannot hold.
+            raise BadRequestError(f"the key is not valid UTF-8 (a lone surrogate at character {exc.start})") from exc
+        if size > MAX_KEY_BYTES:
+            raise BadRequestError(f"the key is {size:,} bytes of UTF-8; S3 keys are at most {MAX_KEY_BYTES:,}")
         prefix = self._settings.image_prefix
         segments = key.split("/")
         if not key.startswith(prefix) or "." in segments or ".." in segments:
@@ -84,7 +95,7 @@ class DiagnosisApi:
         head = self._head(location)
         size = int(head.get("ContentLength") or 0)
         if size > self._settings.max_image_bytes:
-            raise RequestEntityTooLargeError(f"{location.uri} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
+            raise RequestEntityTooLargeError(f"{shown(location.uri)} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
         etag = (head.get("ETag") or "").strip('"') or None
         # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
         ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
@@ -93,12 +104,12 @@ class DiagnosisApi:
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
-            raise UnsupportedMediaTypeError(f"{location.uri} is not a usable image: {outcome.reason}")
+            raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {outcome.reason}")
         current = self._current_result(location, head, etag)
         if current is not None:
             # Already diagnosed by this model, these very bytes: answer with the stored result.
             return current
-        raise ConflictError(f"{location.uri} changed or was deleted while it was read; retry ({outcome.reason})")
+        raise ConflictError(f"{shown(location.uri)} changed or was deleted while it was read; retry ({outcome.reason})")
 
     def _current_result(self, location: S3Location, head: dict[str, Any], etag: str | None) -> dict[str, Any] | None:
         """The stored result when it is this model's, for the bytes HEAD saw; None otherwise."""
@@ -116,12 +127,12 @@ class DiagnosisApi:
         if self._settings.writes_table and table is not None:
             item = table.get(location.uri)
             if item is None:
-                raise NotFoundError(f"no diagnosis stored for {location.uri}")
+                raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
             return {**item, "stored": True}
         head = head or self._head(location)
         record = read_diagnosis(location.uri, head.get("Metadata", {}))
         if record is None:  # none, or metadata that is not ours to trust (does not parse)
-            raise NotFoundError(f"no diagnosis stored for {location.uri}")
+            raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
         return {**record, "stored": True}
 
     def _head(self, location: S3Location) -> dict[str, Any]:
@@ -130,11 +141,11 @@ class DiagnosisApi:
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
-                raise NotFoundError(f"no object {location.uri}") from exc
+                raise NotFoundError(f"no object {shown(location.uri)}") from exc
             if code in ("403", "AccessDenied"):
                 # Without s3:ListBucket, S3 answers a missing key with 403: "missing or not ours".
                 read_denied(location.bucket, location.key)
-                raise NotFoundError(f"no object {location.uri}") from exc
-            raise TransientError(f"reading {location.uri} failed: {code or exc}") from exc
+                raise NotFoundError(f"no object {shown(location.uri)}") from exc
+            raise TransientError(f"reading {shown(location.uri)} failed: {code or exc}") from exc
         except BotoCoreError as exc:
-            raise TransientError(f"reading {location.uri} failed: {exc}") from exc
+            raise TransientError(f"reading {shown(location.uri)} failed: {exc}") from exc

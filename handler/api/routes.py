@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler.api.diagnoses import DiagnosisApi
+from handler.api.errors import shown
 from handler.api.schemas import Diagnosis, Error, Prediction
 from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_request, read_upload, request_body
 from handler.container import Container
@@ -18,6 +19,8 @@ from handler.observability import logger
 
 _STORED_PREFIX = "/diagnoses/"
 STORED_ROUTE = "/diagnoses/.+"  # API Gateway's {key+}: a greedy key with slashes in it
+# Messages from below (stores, botocore) may quote a whole key: they are cut to this.
+ERROR_CHARS = 400
 
 
 def _responses(model: type, *codes: int) -> dict[int, Any]:
@@ -109,8 +112,8 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
 
     @app.exception_handler(TransientError)
     def unavailable(exc: TransientError) -> Response:
-        logger.warning("dependency failure answering the API", extra={"error": str(exc)})
-        return _json_error(503, f"a dependency failed; retry: {exc}")
+        logger.warning("dependency failure answering the API", extra={"error": shown(exc, ERROR_CHARS)})
+        return _json_error(503, f"a dependency failed; retry: {shown(exc, ERROR_CHARS)}")
 
     @app.exception_handler(UnicodeDecodeError)
     def bad_encoding(exc: UnicodeDecodeError) -> Response:

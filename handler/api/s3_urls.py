@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, unquote_plus, urlsplit
+from urllib.parse import SplitResult, unquote, unquote_plus, urlsplit
+
+from handler.api.errors import shown
 
 
 class NotAnS3Url(ValueError):
@@ -42,11 +44,14 @@ def parse_s3_url(url: str) -> S3Location:
     scheme = parts.scheme.lower()
     if scheme == "s3":
         # s3://bucket/key is what the CLI prints: the key is written out, not URL-encoded.
-        bucket, key = parts.netloc, text.split("://", 1)[1][len(parts.netloc) + 1 :].split("?", 1)[0]
+        _, slashes, rest = text.partition("://")
+        if not slashes or not parts.netloc:
+            raise NotAnS3Url("write S3 URLs as s3://bucket/key")
+        bucket, key = parts.netloc, rest[len(parts.netloc) + 1 :].split("?", 1)[0]
         return _location(bucket, key)
     if scheme not in ("https", "http"):
-        raise NotAnS3Url(f"only s3:// and https:// S3 object URLs are accepted, not {scheme or 'scheme-less'} URLs")
-    if parts.username or parts.password or parts.port not in (None, 80, 443):
+        raise NotAnS3Url(f"only s3:// and https:// S3 object URLs are accepted, not {shown(scheme) or 'scheme-less'} URLs")
+    if parts.username or parts.password or _port(parts) not in (None, 80, 443):
         raise NotAnS3Url("S3 object URLs carry no user name, password or port")
     virtual = _VIRTUAL.match(host)
     if virtual and not _PATH_STYLE.match(host):
@@ -54,7 +59,15 @@ def parse_s3_url(url: str) -> S3Location:
     if _PATH_STYLE.match(host):
         bucket, _, raw_key = parts.path.lstrip("/").partition("/")
         return _location(unquote(bucket), _decode_path(raw_key))
-    raise NotAnS3Url(f"{host or 'the URL'} is not an Amazon S3 endpoint")
+    raise NotAnS3Url(f"{shown(host) or 'the URL'} is not an Amazon S3 endpoint")
+
+
+def _port(parts: SplitResult) -> int | None:
+    """urlsplit checks the port only when asked: ':abc' and ':99999' raise there."""
+    try:
+        return parts.port
+    except ValueError as exc:
+        raise NotAnS3Url("S3 object URLs carry no port, and this one is not even a number in range") from exc
 
 
 def _decode_path(raw: str) -> str:
@@ -64,7 +77,7 @@ def _decode_path(raw: str) -> str:
 
 def _location(bucket: str, key: str) -> S3Location:
     if not _BUCKET.match(bucket):
-        raise NotAnS3Url(f"{bucket!r} is not a valid bucket name")
+        raise NotAnS3Url(f"{shown(bucket)!r} is not a valid bucket name")
     if not key:
         raise NotAnS3Url("the URL names a bucket but no object key")
     return S3Location(bucket=bucket, key=key)

@@ -11,7 +11,7 @@ from typing import Any
 
 from multipart import MultipartError, MultipartParser, parse_options_header
 
-from handler.api.errors import BadRequestError, RequestEntityTooLargeError, UnsupportedMediaTypeError
+from handler.api.errors import BadRequestError, RequestEntityTooLargeError, UnsupportedMediaTypeError, shown
 
 # What API Gateway passes through as binary (template.yaml BinaryMediaTypes: image/*, multipart/form-data).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -42,7 +42,11 @@ def request_body(body: str | None, is_base64: bool) -> bytes:
     if not body:
         return b""
     if not is_base64:
-        return body.encode("utf-8")
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # Only a hand-made event can carry one ("\ud800" in its JSON): API Gateway sends UTF-8.
+            raise BadRequestError(f"the body is not valid UTF-8 text (a lone surrogate at character {exc.start})") from exc
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -60,7 +64,7 @@ def read_upload(content_type: str | None, body: bytes, max_bytes: int) -> ImageU
     kind, options = media_type(content_type)
     if kind != "multipart/form-data":
         raise UnsupportedMediaTypeError(
-            f"send the photo as multipart/form-data in field {FIELD!r}; got Content-Type {kind or 'none'!r}"
+            f"send the photo as multipart/form-data in field {FIELD!r}; got Content-Type {shown(kind) or 'none'!r}"
         )
     return _multipart_image(body, options.get("boundary"), max_bytes)
 
@@ -78,7 +82,7 @@ def read_diagnosis_request(content_type: str | None, body: bytes, max_bytes: int
     if kind == "application/json" or kind.endswith("+json"):
         return _object_request(body)
     accepted = ", ".join(IMAGE_TYPES + ("multipart/form-data", "application/json"))
-    raise UnsupportedMediaTypeError(f"unsupported Content-Type {kind or 'none'!r}; send one of: {accepted}")
+    raise UnsupportedMediaTypeError(f"unsupported Content-Type {shown(kind) or 'none'!r}; send one of: {accepted}")
 
 
 def _check_size(size: int, max_bytes: int) -> None:
@@ -106,8 +110,8 @@ def _multipart_image(body: bytes, boundary: str | None, max_bytes: int) -> Image
                 return ImageUpload(data=part.raw, content_type=part.content_type or None, filename=part.filename)
             found.append(part.name)
     except MultipartError as exc:
-        raise BadRequestError(f"malformed multipart/form-data body: {exc}") from exc
-    named = f" (got {', '.join(repr(n) for n in found)})" if found else ""
+        raise BadRequestError(f"malformed multipart/form-data body: {shown(exc)}") from exc
+    named = f" (got {shown(', '.join(repr(n) for n in found))})" if found else ""
     raise BadRequestError(f"multipart field {FIELD!r} with the photo is missing{named}")
 
 
@@ -115,7 +119,10 @@ def _object_request(body: bytes) -> ObjectRequest:
     try:
         payload: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequestError(f"the body is not valid JSON: {exc}") from exc
+        raise BadRequestError(f"the body is not valid JSON: {shown(exc)}") from exc
+    except RecursionError as exc:
+        # json.loads recurses once per level: thousands of [ or { exhaust the interpreter's stack.
+        raise BadRequestError("the body is JSON nested too deeply; send a flat object") from exc
     if not isinstance(payload, dict):
         raise BadRequestError('send a JSON object: {"key": "garden-images/..."} or {"url": "..."}')
     given = [name for name in ("key", "url") if name in payload]

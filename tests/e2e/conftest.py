@@ -1,4 +1,8 @@
-"""End-to-end over HTTP: moto's server on 127.0.0.1, S3→SQS notifications, the real handler module."""
+"""End-to-end over HTTP: moto's server on 127.0.0.1 checking IAM, S3→SQS notifications, the real handler.
+
+The handler's clients carry the keys of a user whose only policy is the function role's, read from
+template.yaml (local/iam.py); the tests' own setup and checks use an admin user's keys.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,50 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import LocalStack, create_resources, drain_events, moto_server
+from local.aws import LocalStack, create_admin, create_policy_user, create_resources, drain_events, moto_server_process
 from local.context import LocalContext
+from local.iam import Deployment, function_role_policy
 
 BUCKET = "leaf-images-e2e"
 TABLE = "leaf-diagnoses-e2e"
+# Other buckets the tests use as a deployment's images bucket: the one events/ fixtures name, the
+# buffered mode's and the backfill's. The role is granted on each as the template grants it on its own.
+OTHER_IMAGE_BUCKETS = ("leaf-images-local", "leaf-images-buffered", "leaf-backfill-e2e")
+# moto evaluates DynamoDB (and SQS) requests against the resource "*" only: a statement naming the
+# table's ARN never matches there. Those statements are widened to "*" for moto, actions unchanged;
+# S3, where moto does check resources, keeps the template's exact ARNs.
+_RESOURCES_MOTO_CHECKS = ("s3:",)
+
+
+def handler_policy() -> dict[str, Any]:
+    """The role's statements for every images bucket of the tests, as moto can check them."""
+    statements: list[dict[str, Any]] = []
+    for bucket in (BUCKET, *OTHER_IMAGE_BUCKETS):
+        deployment = Deployment(names={"DiagnosisTable": TABLE}, images_bucket=bucket)
+        for statement in function_role_policy(deployment)["Statement"]:
+            if statement not in statements:
+                statements.append(statement)
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not all(action.startswith(_RESOURCES_MOTO_CHECKS) for action in actions):
+            statement["Resource"] = "*"
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@pytest.fixture(scope="session")
+def handler_keys(local_stack: LocalStack) -> dict[str, str]:
+    return create_policy_user("leaf-diagnosis-function", handler_policy())
 
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     patch = pytest.MonkeyPatch()
-    with moto_server() as endpoint:
+    with moto_server_process(enforce_iam=True) as endpoint:
         patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        patch.setenv("AWS_ACCESS_KEY_ID", "local")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "local")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        for name, value in create_admin(endpoint).items():
+            patch.setenv(name, value)  # the tests' own clients: setup and checks
         patch.setenv("TABLE_NAME", TABLE)
         patch.setenv("IMAGES_BUCKET", BUCKET)
         patch.setenv("RESULT_SINK", "both")
@@ -35,15 +68,45 @@ def local_stack() -> Iterator[LocalStack]:
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Override the unit-test guard: here every call goes to the local endpoint."""
+    """Override the unit-test guard: here every call goes to the local endpoint, with the admin's keys."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_stack.endpoint)
 
 
-@pytest.fixture(scope="session")
-def app(local_stack: LocalStack) -> ModuleType:
-    import handler.app
+# Every operation the handler's clients made in this session, and the error codes they got.
+HANDLER_CALLS: dict[str, set[str]] = {}
 
-    return handler.app
+
+def handler_client(service: str, keys: dict[str, str]) -> Any:
+    from handler.container import client_config
+
+    client = boto3.client(service, aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"], config=client_config())
+
+    def record(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        code = parsed.get("Error", {}).get("Code") or "ok"
+        HANDLER_CALLS.setdefault(f"{service}:{model.name}", set()).add(str(code))
+
+    client.meta.events.register("after-call", record)
+    return client
+
+
+@pytest.fixture(scope="session")
+def app(local_stack: LocalStack, handler_keys: dict[str, str]) -> Iterator[ModuleType]:
+    """handler.app, its container rebuilt on this stack with the function role's permissions only."""
+    import handler.app
+    from handler.config import Settings
+    from handler.container import Container
+
+    container = Container(Settings.from_env())
+    container.__dict__["classifier"] = handler.app.container.classifier  # the model is loaded once
+    container.__dict__["s3"] = handler_client("s3", handler_keys)
+    container.__dict__["dynamodb"] = handler_client("dynamodb", handler_keys)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(handler.app, "container", container)
+    yield handler.app
+    patch.undo()
+    print("\nhandler calls under the role policy: " + "; ".join(
+        f"{name} {'/'.join(sorted(codes))}" for name, codes in sorted(HANDLER_CALLS.items())))
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def s3_event(key: str, etag: str) -> dict:
     return event
 
 
-def test_runtime_interface_client_runs_the_image_cmd(task_root, local_stack, s3, leaf_jpeg):
+def test_runtime_interface_client_runs_the_image_cmd(task_root, local_stack, handler_keys, s3, leaf_jpeg):
     assert image_cmd() == CMD
     keys = ["garden-images/ric/first leaf.jpg", "garden-images/ric/second.jpg"]
     etags = [s3.put_object(Bucket=BUCKET, Key=k, Body=leaf_jpeg(i, seed=670_000))["ETag"].strip('"')
@@ -67,7 +67,7 @@ def test_runtime_interface_client_runs_the_image_cmd(task_root, local_stack, s3,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_ENDPOINT_URL": local_stack.endpoint,
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
+        **handler_keys, "AWS_DEFAULT_REGION": "us-east-1",  # the function role's permissions, as in Lambda
         "TABLE_NAME": TABLE, "IMAGES_BUCKET": BUCKET, "RESULT_SINK": "dynamodb",
         "MODEL_DIR": str(task_root / "model" / "demo"),
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here

@@ -139,3 +139,27 @@ def test_truncated_jpeg_is_rejected():
     data = encode(gradient(640, 480), "JPEG")
     with pytest.raises(ImageRejected, match="corrupt or truncated"):
         decode_image(data[: len(data) // 2], max_pixels=LIMIT, target=TARGET)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "I;16"])
+def test_a_large_image_reduced_in_strips_gives_the_model_the_pixels_a_full_size_conversion_gives(mode):
+    """Strip-wise flattening/scaling and box reduction change nothing the model's input resize can see."""
+    from model.synthetic import make_leaf
+
+    leaf = make_leaf(2, seed=123, size=(1200, 900))
+    if mode == "RGBA":
+        source = leaf.convert("RGBA")
+        source.putalpha(Image.linear_gradient("L").resize(source.size))
+    else:
+        source = Image.fromarray((np.asarray(leaf.convert("L"), dtype=np.uint16) * 257))
+    data = encode(source, "PNG")
+    decoded = decode_image(data, max_pixels=LIMIT, target=TARGET)
+    assert decoded.size == (400, 300)  # reduced 3x: still twice the 128-pixel input
+    if mode == "RGBA":
+        white = Image.new("RGBA", source.size, (255, 255, 255, 255))
+        full = Image.alpha_composite(white, source).convert("RGB")
+    else:
+        full = Image.fromarray((np.asarray(source) // 257).astype(np.uint8)).convert("RGB")
+    model_input = np.asarray(decoded.resize(TARGET, Image.Resampling.BILINEAR), dtype=float)
+    reference = np.asarray(full.resize(TARGET, Image.Resampling.BILINEAR), dtype=float)
+    assert np.abs(model_input - reference).mean() < 1.5

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import LocalStack, create_resources, moto_server
+from local.aws import LocalStack, create_resources, moto_server, moto_server_process
 from local.context import LocalContext
 from local.faults import FaultPlan, FaultProxy
 from local.queue import receive_event
@@ -200,31 +200,9 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def moto_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server in a process of its own: on a multi-core machine the emulated AWS stops sharing
     the handler's GIL. Used by the load test, which measures throughput (no sequencer shim there)."""
-    import socket
-    import subprocess
-    import sys
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto server process did not start") from None
-                time.sleep(0.1)
+    with moto_server_process() as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

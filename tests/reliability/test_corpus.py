@@ -90,4 +90,4 @@ def test_decompression_bomb_is_rejected_with_flat_memory(side):
     # measurement can see a decode, and the bomb's flat line means it was never decoded.
     allowed = peak_rss(6_000)
     assert allowed["outcome"] == "decoded"
-    assert (allowed["kib_after"] - allowed["kib_before"]) / 1024 > 50
+    assert (allowed["kib_after"] - allowed["kib_before"]) / 1024 > 30  # its pixels alone: 6000 x 6000 x 1 byte = 34 MiB
