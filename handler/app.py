@@ -141,7 +141,7 @@ def start_each(refs: Sequence[ObjectRef], context: LambdaContext) -> list[Future
 
 def finish(ref: ObjectRef, future: Future[Outcome]) -> Outcome | TransientError:
     """Wait for one record, then log and count it here, on the handler's thread, in record order."""
-    fields = {"bucket": ref.bucket, "key": shorten(ref.key), "event_name": ref.event_name}
+    fields = {"bucket": ref.bucket, "key": shorten(ref.key), **ref.log_fields}
     try:
         outcome = future.result()
     except TransientError as exc:

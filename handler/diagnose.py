@@ -48,7 +48,7 @@ class Diagnoser:
 
     def diagnose(self, ref: ObjectRef) -> Outcome:
         """Diagnose one S3 object and store the record; TransientError propagates for a retry."""
-        if not ref.event_name.startswith("ObjectCreated:"):
+        if not ref.names_a_created_object:
             return Outcome(ref, "skipped", f"{ref.event_name} is not an ObjectCreated event")
         if not ref.key.startswith(self._settings.image_prefix):
             return Outcome(ref, "skipped", f"key is outside IMAGE_PREFIX {self._settings.image_prefix!r}")

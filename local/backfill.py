@@ -30,11 +30,10 @@ from botocore.exceptions import ClientError
 
 from handler.diagnose import Diagnoser, Outcome
 from handler.errors import TransientError
-from handler.sources.s3 import ObjectRef
+from handler.sources.s3 import ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 
 BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
-EVENT_NAME = "ObjectCreated:Backfill"  # not an S3 event: the object exists and is diagnosed like an upload
 
 
 Lookup = Callable[[list["Listed"]], dict[str, dict[str, Any]]]  # stored results by image URI
@@ -55,9 +54,8 @@ class Listed:
 
     def ref(self) -> ObjectRef:
         # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
-        return ObjectRef(
-            bucket=self.bucket, key=self.key, etag=self.etag, size=self.size, event_name=EVENT_NAME
-        )
+        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag, size=self.size,
+                         event_name=None, origin=Origin.BACKFILL)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

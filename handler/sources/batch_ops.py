@@ -8,13 +8,11 @@ from typing import Any
 
 from handler.diagnose import Outcome
 from handler.errors import TransientError
-from handler.sources.s3 import ObjectRef, decode_s3_key
+from handler.sources.s3 import ObjectRef, Origin, decode_s3_key
 
 SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
 # The job report keeps resultString; long reasons are cut so one task cannot bloat it.
 MAX_RESULT_STRING = 512
-# Not an S3 notification, but the object exists and is to be diagnosed like a new upload.
-EVENT_NAME = "ObjectCreated:BatchOperations"
 
 
 @dataclass(frozen=True)
@@ -98,5 +96,6 @@ def _parse_ref(task: Mapping[str, Any]) -> ObjectRef:
         # Keys arrive as the manifest spells them, URL-encoded, like S3 notification keys.
         key=decode_s3_key(str(task["s3Key"])),
         version_id=task.get("s3VersionId") or None,
-        event_name=EVENT_NAME,
+        event_name=None,
+        origin=Origin.BATCH_OPERATIONS,  # no S3 event: the object exists and is diagnosed like a new upload
     )

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
 
+class Origin(StrEnum):
+    """Where a reference comes from. Only an upload has an S3 event name; the others name an object that exists."""
+
+    UPLOAD = "upload"
+    API = "api"
+    BACKFILL = "backfill"
+    BATCH_OPERATIONS = "batch-operations"
+
+
 @dataclass(frozen=True)
 class ObjectRef:
-    """One object an event says was created."""
+    """One object to diagnose: an upload an event announces, or an existing object a caller names."""
 
     bucket: str
     key: str
@@ -18,7 +28,8 @@ class ObjectRef:
     version_id: str | None = None
     size: int | None = None
     sequencer: str | None = None
-    event_name: str = "ObjectCreated:Put"
+    event_name: str | None = "ObjectCreated:Put"  # the S3 event's name; None unless origin is UPLOAD
+    origin: Origin = Origin.UPLOAD
     event_time: str | None = None
     # Another spelling of the key to try once when `key` does not exist (EventBridge: the raw key).
     fallback_key: str | None = None
@@ -26,6 +37,16 @@ class ObjectRef:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def names_a_created_object(self) -> bool:
+        """False for an upload event that is no ObjectCreated (a delete, a restore) sent our way."""
+        return self.origin is not Origin.UPLOAD or (self.event_name or "").startswith("ObjectCreated:")
+
+    @property
+    def log_fields(self) -> dict[str, str]:
+        """Where the reference comes from, for log lines (never the key: callers shorten it)."""
+        return {"origin": self.origin.value, **({"event_name": self.event_name} if self.event_name else {})}
 
 
 @dataclass(frozen=True)
