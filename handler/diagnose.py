@@ -32,6 +32,10 @@ class Outcome:
     record: DiagnosisRecord | None = None
     metric: str | None = None  # a counter this outcome adds besides its status's (counted by the handler)
 
+    def summary(self) -> dict[str, Any]:
+        """This outcome's line in a source's reply."""
+        return {"image": self.ref.uri, "status": self.status, "reason": self.reason}
+
 
 class Diagnoser:
     def __init__(self, settings: Settings, classifier: Classifier, reader: ObjectReader, store: StoreChain) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handler.diagnose import Outcome
 from handler.errors import TransientError
+from handler.observability import logger
 from handler.sources.s3 import ObjectRef, Origin, decode_s3_key
+
+if TYPE_CHECKING:
+    from handler.diagnose import Outcome
 
 SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
 # The job report keeps resultString; long reasons are cut so one task cannot bloat it.
@@ -30,6 +33,10 @@ class Invocation:
     invocation_id: str
     job_id: str
     tasks: tuple[Task, ...]
+
+    @property
+    def refs(self) -> tuple[ObjectRef, ...]:
+        return tuple(task.ref for task in self.tasks if task.ref is not None)
 
 
 def is_job_invocation(event: Mapping[str, Any]) -> bool:
@@ -99,3 +106,25 @@ def _parse_ref(task: Mapping[str, Any]) -> ObjectRef:
         event_name=None,
         origin=Origin.BATCH_OPERATIONS,  # no S3 event: the object exists and is diagnosed like a new upload
     )
+
+
+class JobInvocations:
+    """One result code per task, in the shape S3 Batch Operations writes to its job report."""
+
+    shape = 'S3 Batch Operations {"invocationSchemaVersion": "1.0"|"2.0", "invocationId": ..., "tasks": [...]}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_job_invocation(event)
+
+    def parse(self, event: Mapping[str, Any]) -> Invocation:
+        invocation = parse_invocation(event)
+        logger.append_keys(batch_job_id=invocation.job_id)  # every line this invocation logs names the job
+        return invocation
+
+    def reply(self, parsed: Invocation, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        each = iter(results)
+        replies = [task_result(task, next(each) if task.ref else None) for task in parsed.tasks]
+        return invocation_response(parsed, replies)
+
+
+JOB_INVOCATIONS = JobInvocations()
