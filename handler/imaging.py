@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -35,7 +36,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 _BYTES_REPR = re.compile(r"""b(['"]).*?(?<!\\)\1""")
 
 
-def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Image.Image:
+def decode_image(data: bytes | BinaryIO, *, max_pixels: int, target: tuple[int, int]) -> Image.Image:
     """Open, size-check, draft-decode, EXIF-rotate and convert to RGB; ImageRejected says why not."""
     if not data:
         raise ImageRejected("empty object (0 bytes)")
@@ -54,15 +55,18 @@ def decode_image(data: bytes, *, max_pixels: int, target: tuple[int, int]) -> Im
     return to_rgb(_upright(image))
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes | BinaryIO) -> Image.Image:
+    # A file (handler.streaming.StreamedBody) is decoded while the rest of it downloads.
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit right after; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            return Image.open(source, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as exc:
         accepted = f"accepted formats: {', '.join(ALLOWED_FORMATS)}"
-        refused = refused_format(data)
+        source.seek(0)
+        refused = refused_format(source.read(512))
         if refused:
             raise ImageRejected(f"{refused} files are not accepted; {accepted}") from exc
         raise ImageRejected(f"not a supported image; {accepted}") from exc
