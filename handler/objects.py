@@ -16,7 +16,7 @@ _GONE_CODES = {"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"}
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's bytes (still arriving) and the headers we keep when writing metadata back."""
+    """An object's bytes and the headers we keep when writing metadata back."""
 
     ref: ObjectRef
     body: StreamedBody | None  # None when the object is over the byte limit: never read
