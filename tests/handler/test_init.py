@@ -12,6 +12,7 @@ import pytest
 from handler.config import Settings
 from handler.container import Container
 from tests.conftest import EVENTS, ROOT
+from tests.deploy.project_files import load_resolve
 from tests.handler.conftest import BUCKET, TABLE
 
 
@@ -42,6 +43,7 @@ def test_init_creates_only_the_clients_the_sink_uses(aws, created, sink, table, 
     created.clear()  # the aws fixture made its own
     container.diagnoser  # noqa: B018 - what handler.app does at init
     assert sorted(created) == sorted(expected)
+    assert set(created) <= set(load_resolve().FUNCTION_SERVICES)  # the image ships only these models
 
 
 def test_the_batch_utility_is_imported_on_the_first_sqs_batch_not_at_init():
