@@ -46,10 +46,19 @@ def test_init_creates_only_the_clients_the_sink_uses(aws, created, sink, table, 
     assert set(created) <= set(load_resolve().FUNCTION_SERVICES)  # the image ships only these models
 
 
-def test_the_batch_utility_is_imported_on_the_first_sqs_batch_not_at_init():
-    env = {**os.environ, "TABLE_NAME": TABLE, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PYTHONPATH": str(ROOT)}
+def test_a_lambda_init_creates_the_s3_and_dynamodb_clients_only_and_no_batch_utility():
+    """In a fresh process, as Lambda starts it: X-Ray and Powertools included."""
+    env = {**os.environ, "TABLE_NAME": TABLE, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PYTHONPATH": str(ROOT),
+           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "init-test"}
     probe = (
-        "import sys, handler.app\n"
+        "import sys, botocore.session\n"
+        "made, real = [], botocore.session.Session.create_client\n"
+        "def create_client(self, name, *args, **kwargs):\n"
+        "    made.append(name)\n"
+        "    return real(self, name, *args, **kwargs)\n"
+        "botocore.session.Session.create_client = create_client\n"
+        "import handler.app\n"
+        "print(sorted(made))\n"
         "print('aws_lambda_powertools.utilities.batch' in sys.modules)\n"
         "import json; from handler.sources import sqs\n"
         f"event = json.loads(open({str(EVENTS / 'sqs-s3-put.json')!r}).read())\n"
@@ -58,4 +67,6 @@ def test_the_batch_utility_is_imported_on_the_first_sqs_batch_not_at_init():
     )
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split("\n")[:3] == ["False", "{'batchItemFailures': []}", "True"]
+    clients, before, reply, after = result.stdout.split("\n")[:4]
+    assert clients == "['dynamodb', 's3']"
+    assert (before, reply, after) == ("False", "{'batchItemFailures': []}", "True")
