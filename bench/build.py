@@ -6,6 +6,7 @@ Writes, under --out:
   seed/weights.h5            the weights file the seed loaded with load_weights (Keras 2 API)
   float32/                   model directory: model.tflite (float32), model.h5, metadata.json
   int8/                      model directory: model.tflite (dynamic-range int8), metadata.json
+  */model.xnnpack-cache      XNNPACK's packed weights, as the image build makes them (model.runtime)
   stamp.json                 what the cache was built from; a mismatch triggers a rebuild
 Speed does not depend on the weights' values, only on their shapes, so random weights are enough.
 """
@@ -106,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if is_built(args.out) and not args.force:
         print(f"  model artifacts in {args.out} are current")
-        return 0
-    build(args.out)
+    else:
+        build(args.out)
+    from model.runtime import WEIGHT_CACHE_FILE, build_weight_cache
+
+    for name in ("float32", "int8"):
+        if not (args.out / name / WEIGHT_CACHE_FILE).is_file():
+            print(f"  {name}: {build_weight_cache(args.out / name)}", flush=True)
     return 0
 
 
