@@ -299,9 +299,9 @@ def main(argv: list[str] | None = None) -> int:
             env["AWS_ENDPOINT_URL"] = proxies.enter_context(FaultProxy(endpoint, SIMULATED_S3)).endpoint
         results = measure(chosen, cold, warm, events, env, raw, dynamodb, args.profile)
         print("decode while downloading, over the simulated S3 (first byte 15 ms, 50-100 MB/s):", flush=True)
-        paired = streaming.variants(variants(args.model_cache), acceptance["accepted"])
+        paired = streaming.variant(variants(args.model_cache), acceptance["accepted"])
         simulated = proxies.enter_context(FaultProxy(endpoint, SIMULATED_S3)).endpoint
-        side_by_side = measure(paired, 1, warm, events, {**env, "AWS_ENDPOINT_URL": simulated}, raw, dynamodb)
+        side_by_side = measure([paired], 1, warm, events, {**env, "AWS_ENDPOINT_URL": simulated}, raw, dynamodb)
 
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = report.summarise(
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         price_gb_s=args.price_gb_s,
         accepted=acceptance,
     )
-    summary["streaming"] = report.streaming_summary(side_by_side, {v.name: v.label for v in paired})
+    summary["streaming"] = report.streaming_summary(*streaming.split(side_by_side, paired.label))
     meta = {
         "s3": args.s3,
         "mode": "quick" if args.quick else "full",

@@ -5,8 +5,9 @@
 The job names the handler module and the events; the report holds wall-clock marks
 (time.time(), comparable with the parent's spawn time), per-invocation timings split into
 total / inference / S3+DynamoDB I/O, CPU seconds and the peak RSS of this process.
-BENCH_READ_WHOLE_BODY=1 makes the handler read each object whole before decoding it (how it worked
-before it decoded while downloading), for the side-by-side over the simulated S3.
+BENCH_ALTERNATE_WHOLE_BODY=1 makes every other warm call read the object whole before decoding it
+(how the handler worked before it decoded while downloading): the side by side over the simulated
+S3, interleaved in one process so a busy machine slows both alike. Such rows carry "whole_body".
 Only the standard library is imported before the handler module, so its import is part of init.
 """
 
@@ -68,18 +69,23 @@ def instrument(kind: str, module) -> dict[str, Clock]:
     return clocks
 
 
-def read_whole_body(module) -> None:
+WHOLE_BODY = {"on": False}
+
+
+def read_whole_body_when_asked(module) -> None:
     """Before decoding while downloading: the body was read to the end, then decoded from bytes."""
     import dataclasses
 
     reader = module.container.diagnoser._reader
     fetch = reader.fetch
 
-    def whole(ref):
+    def maybe_whole(ref):
         obj = fetch(ref)
-        return obj if obj.body is None else dataclasses.replace(obj, body=obj.body.getvalue())
+        if not WHOLE_BODY["on"] or obj.body is None:
+            return obj
+        return dataclasses.replace(obj, body=obj.body.getvalue())
 
-    reader.fetch = whole
+    reader.fetch = maybe_whole
 
 
 def peak_rss_kb() -> int:
@@ -118,8 +124,9 @@ def main(job_path: str, report_path: str) -> int:
         cold_profiler.enable()
     module = importlib.import_module(job["module"])
     initialised = time.time()
-    if os.environ.get("BENCH_READ_WHOLE_BODY") == "1":
-        read_whole_body(module)
+    alternate = os.environ.get("BENCH_ALTERNATE_WHOLE_BODY") == "1"
+    if alternate:
+        read_whole_body_when_asked(module)
     from local.context import LocalContext
 
     handler = module.lambda_handler
@@ -148,13 +155,15 @@ def main(job_path: str, report_path: str) -> int:
         for name, event in job["warm_events"].items():
             invoke(handler, event, LocalContext())  # one unmeasured call per image: caches, buffers
             rows = []
-            for _ in range(job["warm_iterations"]):
+            for i in range(job["warm_iterations"] * (2 if alternate else 1)):
+                WHOLE_BODY["on"] = alternate and i % 2 == 1
                 before = {k: t.seconds for k, t in timers.items()}
                 cpu, t = time.process_time(), time.perf_counter()
                 invoke(handler, event, LocalContext())
                 total, cpu = time.perf_counter() - t, time.process_time() - cpu
                 spent = {k: t.seconds - before[k] for k, t in timers.items()}
-                rows.append({"total": total, "cpu": cpu, **spent})
+                mode = {"whole_body": WHOLE_BODY["on"]} if alternate else {}
+                rows.append({"total": total, "cpu": cpu, **spent, **mode})
             report["warm"][name] = rows
         if profiler is not None:
             profiler.disable()
