@@ -41,9 +41,9 @@ ARG MODEL_RUNTIME
 COPY --from=deps /opt/layer/ ${LAMBDA_TASK_ROOT}/
 COPY handler/ ${LAMBDA_TASK_ROOT}/handler/
 COPY model/*.py ${LAMBDA_TASK_ROOT}/model/
-# Whatever MODEL_SOURCE was, it lands in the one path MODEL_DIR names (kept stable for existing templates).
-COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/demo/
-ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/demo \
+# Whatever MODEL_SOURCE was, it lands in the one path MODEL_DIR names.
+COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/bundled/
+ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/bundled \
     MODEL_RUNTIME=${MODEL_RUNTIME}
 # Precompile our code (/var/task is read-only when the function runs), then load the model once with
 # the shipped packages, which also checks model.tflite against the sha256 in metadata.json, and create

@@ -144,9 +144,9 @@ def test_final_stage_copies_code_and_the_model_where_the_function_looks(stages):
     assert ["handler/", "${LAMBDA_TASK_ROOT}/handler/"] in copies
     assert ["model/*.py", "${LAMBDA_TASK_ROOT}/model/"] in copies
     (model_copy,) = copied_from(final, "model")
-    assert model_copy[1] == "${LAMBDA_TASK_ROOT}/model/demo/"
+    assert model_copy[1] == "${LAMBDA_TASK_ROOT}/model/bundled/"
     variables = load_template()["Resources"]["DiagnosisFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["MODEL_DIR"] == "/var/task/model/demo"  # LAMBDA_TASK_ROOT is /var/task
+    assert variables["MODEL_DIR"] == "/var/task/model/bundled"  # LAMBDA_TASK_ROOT is /var/task
 
 
 def test_model_stage_keeps_the_model_source_hook(stages):
