@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.client_errors import error_code
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
 from handler.observability import logger
 from handler.objects import StoredObject
@@ -86,8 +87,8 @@ class DynamoResultStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise TransientError(f"claiming {key.image} in {self._table} failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise TransientError(f"claiming {key.image} in {self._table} failed: {error_code(exc)}") from exc
             stored = self._item(exc.response.get("Item")) if "Item" in exc.response else self._raw_get(key.image)
             if stored and stored.get("claim_token") == token:
                 # Our own claim landed but its reply was lost; botocore's retry then met it.
@@ -140,14 +141,14 @@ class DynamoResultStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 stored = self._item(exc.response.get("Item"))
                 if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
                     order, key.identity, key.model_version
                 ):
                     return  # this very result is stored: our put landed and its reply was lost
                 raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
-            raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
+            raise TransientError(f"writing {record.image} to {self._table} failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
 
@@ -233,10 +234,6 @@ class StoreChain:
 
 def _newer(key: EventKey) -> str:
     return _OLDER_THAN_EVENT if key.ordered else _NOT_THE_SAME
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _to_dynamo(value: Any) -> Any:

@@ -24,12 +24,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from handler.diagnose import Diagnoser, Outcome
 from handler.errors import TransientError
+from handler.s3_uri import s3_uri, split_s3_uri
 from handler.sources.s3 import ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 
@@ -50,7 +51,7 @@ class Listed:
 
     @property
     def image(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
     def ref(self) -> ObjectRef:
         # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
@@ -60,10 +61,13 @@ class Listed:
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """s3://bucket/prefix -> (bucket, prefix); the prefix may be empty."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
+    try:
+        bucket, prefix = split_s3_uri(uri)
+    except ValueError as exc:
+        raise ValueError(f"expected s3://bucket/prefix, got {uri!r}") from exc
+    if not bucket:
         raise ValueError(f"expected s3://bucket/prefix, got {uri!r}")
-    return parsed.netloc, parsed.path.lstrip("/")
+    return bucket, prefix
 
 
 def effective_prefix(prefix: str, image_prefix: str) -> str | None:

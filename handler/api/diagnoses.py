@@ -18,6 +18,7 @@ from handler.api.errors import (
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
+from handler.client_errors import error_code
 from handler.config import Settings
 from handler.container import Container
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
@@ -137,7 +138,7 @@ class DiagnosisApi:
         try:
             return self._container.s3.head_object(Bucket=location.bucket, Key=location.key)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+            code = error_code(exc)
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc
             if code in ("403", "AccessDenied"):

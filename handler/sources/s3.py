@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handler.errors import TransientError
 from handler.observability import logger, metrics
+from handler.s3_uri import s3_uri
 
 if TYPE_CHECKING:
     from handler.diagnose import Outcome
@@ -44,7 +45,7 @@ class ObjectRef:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
     @property
     def names_a_created_object(self) -> bool:
