@@ -26,6 +26,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -97,9 +98,20 @@ class Seen:
 @dataclass
 class FaultStats:
     seen: list[Seen] = field(default_factory=list)
+    _recorded: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def count(self, fault: str) -> int:
         return sum(1 for s in self.seen if s.fault == fault)
+
+    def record(self, seen: Seen) -> None:
+        with self._recorded:
+            self.seen.append(seen)
+            self._recorded.notify_all()
+
+    def wait_for(self, done: Callable[[list[Seen]], bool], timeout: float = 30.0) -> bool:
+        """Wait until `done(seen)` holds: a request is recorded just after its reply is sent."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: done(self.seen), timeout)
 
 
 class FaultProxy:
@@ -231,7 +243,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     first_byte, rate = proxy.s3_pace(service)
                     time.sleep(max(0.0, arrived + first_byte - time.monotonic()))
                     self._send(status, headers, payload, rate)
-            proxy.stats.seen.append(Seen(self.command, service, operation, path, status, upstream, fault))
+            proxy.stats.record(Seen(self.command, service, operation, path, status, upstream, fault))
 
         def _read_body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

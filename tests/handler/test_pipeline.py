@@ -12,6 +12,7 @@ from handler.errors import TransientError
 from handler.pipeline import RecordPipeline
 from handler.sources.s3 import ObjectRef
 from model.runtime import Classifier
+from tests.threads import run_together
 
 
 def refs(n: int) -> list[ObjectRef]:
@@ -74,11 +75,5 @@ def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
     backend = OneAtATimeBackend()
     classifier = Classifier(meta.__class__(**{**meta.__dict__, "labels": ("a", "b")}), backend)
     image = Image.new("RGB", (meta.width, meta.height), "green")
-    threads = [
-        threading.Thread(target=lambda: [classifier.classify(image) for _ in range(10)]) for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together([lambda: [classifier.classify(image) for _ in range(10)]] * 4)
     assert backend.calls == 40 and backend.most == 1
