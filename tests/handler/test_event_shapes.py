@@ -21,7 +21,9 @@ def load(path):
 
 def kind(name: str) -> str:
     """The source a fixture's name promises, by its longest matching prefix."""
-    return KINDS[max((prefix for prefix in KINDS if name.startswith(prefix)), key=len)]
+    prefixes = [prefix for prefix in KINDS if name.startswith(prefix)]
+    assert prefixes, f"events/{name}: name it after its source, starting with one of {sorted(KINDS)}"
+    return KINDS[max(prefixes, key=len)]
 
 
 def test_every_source_has_a_fixture():
