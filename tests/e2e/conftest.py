@@ -21,8 +21,8 @@ from local.iam import Deployment, function_role_policy
 BUCKET = "leaf-images-e2e"
 TABLE = "leaf-diagnoses-e2e"
 # Other buckets the tests use as a deployment's images bucket: the one events/ fixtures name, the
-# buffered mode's and the backfill's. The role is granted on each as the template grants it on its own.
-OTHER_IMAGE_BUCKETS = ("leaf-images-local", "leaf-images-buffered", "leaf-backfill-e2e")
+# buffered mode's, the backfill's and the existing bucket of test_bucket_events. The role is granted on each as the template grants it on its own.
+OTHER_IMAGE_BUCKETS = ("leaf-images-local", "leaf-images-buffered", "leaf-backfill-e2e", "seed-web-app-e2e")
 # moto evaluates DynamoDB (and SQS) requests against the resource "*" only: a statement naming the
 # table's ARN never matches there. Those statements are widened to "*" for moto, actions unchanged;
 # S3, where moto does check resources, keeps the template's exact ARNs.
