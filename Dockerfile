@@ -41,14 +41,21 @@ ARG MODEL_RUNTIME
 COPY --from=deps /opt/layer/ ${LAMBDA_TASK_ROOT}/
 COPY handler/ ${LAMBDA_TASK_ROOT}/handler/
 COPY model/*.py ${LAMBDA_TASK_ROOT}/model/
-# Whatever MODEL_SOURCE was, it lands in the one path MODEL_DIR names (kept stable for existing templates).
-COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/demo/
-ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/demo \
+# Whatever MODEL_SOURCE was, it lands in the one path MODEL_DIR names.
+COPY --from=model /build/model-dir/ ${LAMBDA_TASK_ROOT}/model/bundled/
+ENV MODEL_DIR=${LAMBDA_TASK_ROOT}/model/bundled \
     MODEL_RUNTIME=${MODEL_RUNTIME}
 # Precompile our code (/var/task is read-only when the function runs), then load the model once with
-# the shipped packages, which also checks model.tflite against the sha256 in metadata.json.
+# the shipped packages, which also checks model.tflite against the sha256 in metadata.json, and create
+# the function's clients: botocore keeps only their service models (resolve.py FUNCTION_SERVICES).
+# Last, XNNPACK's packed weights go beside model.tflite (model.xnnpack-cache, as large as the model): the
+# function maps them at init instead of packing. They are packed for this build machine's CPU; on a
+# Lambda CPU whose kernels differ, XNNPACK's fingerprints do not match and it packs at init as before.
 RUN python -m compileall -q --invalidation-mode unchecked-hash handler model \
  && python -c 'import os; from pathlib import Path; from model.runtime import load_classifier; \
 c = load_classifier(Path(os.environ["MODEL_DIR"]), os.environ["MODEL_RUNTIME"], verify=True); \
-print("model", c.meta.name, c.model_version, "loads with", os.environ["MODEL_RUNTIME"])'
+print("model", c.meta.name, c.model_version, "loads with", os.environ["MODEL_RUNTIME"])' \
+ && python -c 'import boto3; [boto3.client(s, region_name="us-east-1") for s in ("s3", "dynamodb")]' \
+ && if [ "$MODEL_RUNTIME" = litert ]; then python -c 'import os; from pathlib import Path; \
+from model.runtime import build_weight_cache; print("XNNPACK weight cache", build_weight_cache(Path(os.environ["MODEL_DIR"])))'; fi
 CMD ["handler.app.lambda_handler"]

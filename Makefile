@@ -77,10 +77,13 @@ $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
 	$(RUNTIME_VENV)/bin/pip install --progress-bar on -r requirements-runtime-test.txt
 	touch $@
 
+# The set keeps botocore's SQS and X-Ray models besides the function's own: the tests' queue runs in
+# the same process, and outside Lambda the X-Ray SDK's sampler makes an xray client at import (in
+# Lambda it samples locally and makes none). tests/handler/test_init.py pins what the function creates.
 runtime-test: $(RUNTIME_VENV)/.deps
 	$(RUNTIME_VENV)/bin/python layer/resolve.py --arch $(ARCH) \
 	  --python $$($(RUNTIME_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	  --out build/runtime-$(ARCH)
+	  --botocore-services s3,dynamodb,sqs,xray --out build/runtime-$(ARCH)
 	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 clean:

@@ -6,7 +6,10 @@ Writes, under --out:
   seed/weights.h5            the weights file the seed loaded with load_weights (Keras 2 API)
   float32/                   model directory: model.tflite (float32), model.h5, metadata.json
   int8/                      model directory: model.tflite (dynamic-range int8), metadata.json
+  */model.xnnpack-cache      XNNPACK's packed weights, as the image build makes them (model.runtime)
   stamp.json                 what the cache was built from; a mismatch triggers a rebuild
+  acceptance.json            which of the two model.build would keep: int8 only if it agrees with Keras
+                             on >= 99 % (model.build.MIN_TOP1) of the real photos below, else float32
 Speed does not depend on the weights' values, only on their shapes, so random weights are enough.
 """
 
@@ -28,6 +31,8 @@ WEIGHT_SEED = 20240601
 # Bump when the way artifacts are built changes, so old caches are rebuilt.
 BUILD_VERSION = 1
 SIDE = 256
+# Real photos for the acceptance check: the potato Test/ set (300) and the phone photo.
+PHOTOS = (ROOT.parent / "shared" / "data" / "potato" / "Test", SHARED / "sample_leaf.jpg")
 
 
 def expected_stamp() -> dict:
@@ -99,6 +104,29 @@ def build(out: Path) -> None:
     (out / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
 
 
+def acceptance(out: Path) -> dict:
+    """The build's rule on the real photos: int8 is kept only at >= MIN_TOP1 top-1 agreement with Keras."""
+    import numpy as np
+    import tf_keras
+
+    from model.build import MIN_TOP1, compare, decode_sample
+    from model.preprocess import to_input
+    from model.runtime import load_classifier
+
+    folder, photo = PHOTOS
+    paths = sorted(folder.rglob("*.*")) + [photo] if folder.is_dir() else [photo]
+    int8 = load_classifier(out / "int8")
+    batch = np.concatenate([to_input(decode_sample(path, (SIDE, SIDE)), int8.meta) for path in paths])
+    keras = tf_keras.models.load_model(out / "float32" / "model.h5", compile=False)
+    expected = np.asarray(keras.predict(batch, batch_size=16, verbose=0))
+    actual = np.concatenate([int8._backend.probabilities(batch[i : i + 1]) for i in range(len(batch))])
+    figures = compare(expected, actual)
+    accepted = "litert-int8" if figures["top1_agreement"] >= MIN_TOP1 else "litert-f32"
+    # Random weights answer nearly the same class for every photo: say how many classes Keras used.
+    classes = int(np.unique(expected.argmax(axis=1)).size)
+    return {"accepted": accepted, "min_top1": MIN_TOP1, "photos": len(paths), "keras_top1_classes": classes, **figures}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -106,8 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if is_built(args.out) and not args.force:
         print(f"  model artifacts in {args.out} are current")
-        return 0
-    build(args.out)
+    else:
+        build(args.out)
+    from model.runtime import WEIGHT_CACHE_FILE, build_weight_cache
+
+    for name in ("float32", "int8"):
+        if not (args.out / name / WEIGHT_CACHE_FILE).is_file():
+            print(f"  {name}: {build_weight_cache(args.out / name)}", flush=True)
+    verdict = args.out / "acceptance.json"
+    if not verdict.is_file() or args.force:
+        figures = acceptance(args.out)
+        verdict.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"  int8 top-1 agreement with Keras on {figures['photos']} real photos: "
+              f"{figures['top1_agreement']:.1%} ({figures['keras_top1_classes']} distinct Keras answers); "
+              f"the build keeps {figures['accepted']}", flush=True)
     return 0
 
 

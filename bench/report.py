@@ -7,16 +7,19 @@ import math
 from pathlib import Path
 from statistics import mean, median
 
+from bench import memory_sizes, streaming
+
 # AWS Lambda list prices, us-east-1, x86_64, as assumed here (check the pricing page before relying on them).
 PRICE_GB_S = 0.0000166667
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 MEMORY_MB = 2048
 IMAGE_NAMES = {"photo": "12 MP photo", "small": "256×256 image"}
-# Targets from the issue (reported, never asserted): who they apply to and the bar.
+# Targets from the issues (reported, never asserted), judged on the model model.build accepts for the
+# seed's architecture (bench/build.py acceptance.json); the other LiteRT variant is shown for reference.
 TARGETS = {
     "cold_ratio": 10.0,
-    "warm_ratio": {"litert-f32": 3.5, "litert-int8": 8.0},
-    "peak_rss_mb": 300.0,
+    "warm_ratio": 8.0,
+    "peak_rss_mb": 250.0,
     "beyond_ms": 10.0,
 }
 JUDGED = ("litert-f32", "litert-int8")
@@ -31,14 +34,49 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarise(
-    results: dict[str, list[dict]], labels: dict[str, str], *, memory_mb: int, price_gb_s: float
+    results: dict[str, list[dict]],
+    labels: dict[str, str],
+    *,
+    memory_mb: int,
+    price_gb_s: float,
+    accepted: dict | None = None,
 ) -> dict:
     summary: dict = {
         "memory_mb": memory_mb,
         "price_gb_s": price_gb_s,
         "price_per_request": PRICE_PER_REQUEST,
-        "variants": {},
+        "accepted": accepted or {},
+        "variants": variant_figures(results, labels, memory_mb, price_gb_s),
     }
+    base = summary["variants"].get("baseline")
+    if base:
+        for v in summary["variants"].values():
+            v["cold_ratio"] = base["cold_s"] / v["cold_s"]
+            for image, figures in v["images"].items():
+                figures["ratio"] = base["images"][image]["p50_ms"] / figures["p50_ms"]
+    summary["targets"] = targets(summary)
+    summary["memory_sizes"] = memory_sizes.table(summary)
+    return summary
+
+
+def streaming_summary(results: dict[str, list[dict]], labels: dict[str, str]) -> dict:
+    """The accepted model decoding while downloading against reading the body whole, over the simulated S3."""
+    figures = variant_figures(results, labels, MEMORY_MB, PRICE_GB_S)
+    streamed, whole = figures.values()
+    return {
+        "variants": figures,
+        # Negative: faster than reading the body whole first.
+        "change": {
+            image: streamed["images"][image]["p50_ms"] / whole["images"][image]["p50_ms"] - 1
+            for image in streamed["images"]
+        },
+    }
+
+
+def variant_figures(
+    results: dict[str, list[dict]], labels: dict[str, str], memory_mb: int, price_gb_s: float
+) -> dict[str, dict]:
+    variants = {}
     for name, runs in results.items():
         cold = [r["first_stored"] - r["spawned"] for r in runs]
         v: dict = {
@@ -72,37 +110,32 @@ def summarise(
                 "cpu_s": mean(r["cpu"] for r in rows),
                 "cost_per_million": (billed * price_gb_s + PRICE_PER_REQUEST) * 1_000_000,
             }
-        summary["variants"][name] = v
-    base = summary["variants"].get("baseline")
-    if base:
-        for v in summary["variants"].values():
-            v["cold_ratio"] = base["cold_s"] / v["cold_s"]
-            for image, figures in v["images"].items():
-                figures["ratio"] = base["images"][image]["p50_ms"] / figures["p50_ms"]
-    summary["targets"] = targets(summary)
-    return summary
+        variants[name] = v
+    return variants
 
 
 def targets(summary: dict) -> list[dict]:
     """Each target for each judged variant: the figure, the bar, met or not."""
     rows = []
+    accepted = summary.get("accepted", {}).get("accepted")
     for name in JUDGED:
         v = summary["variants"].get(name)
         if not v or "cold_ratio" not in v:
             continue
         photo = v["images"]["photo"]
+        tag = f"{name} (accepted)" if name == accepted else f"{name} (reference)"
         rows.append(
             {
-                "variant": name,
+                "variant": tag,
                 "target": f"cold start ≥ {TARGETS['cold_ratio']:g}× faster than baseline",
                 "value": f"{v['cold_ratio']:.1f}×",
                 "met": v["cold_ratio"] >= TARGETS["cold_ratio"],
             }
         )
-        bar = TARGETS["warm_ratio"][name]
+        bar = TARGETS["warm_ratio"]
         rows.append(
             {
-                "variant": name,
+                "variant": tag,
                 "target": f"warm p50 (12 MP photo) ≥ {bar:g}× faster than baseline",
                 "value": f"{photo['ratio']:.1f}×",
                 "met": photo["ratio"] >= bar,
@@ -110,7 +143,7 @@ def targets(summary: dict) -> list[dict]:
         )
         rows.append(
             {
-                "variant": name,
+                "variant": tag,
                 "target": f"peak RSS ≤ {TARGETS['peak_rss_mb']:g} MB",
                 "value": f"{v['peak_rss_mb']:.0f} MB",
                 "met": v["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
@@ -120,7 +153,7 @@ def targets(summary: dict) -> list[dict]:
             beyond = figures["beyond_without_io_ms"]
             rows.append(
                 {
-                    "variant": name,
+                    "variant": tag,
                     "target": f"handler time beyond inference ({IMAGE_NAMES[image]}; local S3/DynamoDB I/O "
                     f"excluded) ≤ {TARGETS['beyond_ms']:g} ms",
                     "value": f"{beyond:.1f} ms",
@@ -175,7 +208,7 @@ def markdown(summary: dict, meta: dict) -> str:
         "(×) = the baseline's figure divided by this variant's: how many times faster. "
         "Cold start = process spawn → first result stored in DynamoDB (the 12 MP photo); "
         "it includes interpreter start, imports and model load. CPU s = user + system, all threads. "
-        "Peak RSS = the worker process (moto's server runs elsewhere). "
+        "Peak RSS = VmHWM of the worker process (moto's server runs elsewhere). "
         '"Beyond inference" = handler time outside the model call (read, decode, resize, store, logging, '
         'tracing, metrics), median; "decode → input" = bytes to the model\'s input tensor (decode, EXIF, '
         "resize, scaling).",
@@ -183,7 +216,9 @@ def markdown(summary: dict, meta: dict) -> str:
         f"× ${summary['price_gb_s']:.10f} per GB-s "
         f"+ ${summary['price_per_request'] * 1e6:.2f} per 1M requests "
         "(AWS Lambda x86_64 list prices in us-east-1, as assumed; cold starts and free tier not included). "
-        "Durations are this machine's, not Lambda's: at 2048 MB Lambda gives about 1.2 vCPU.",
+        "Durations are this machine's, not Lambda's: at 2048 MB Lambda gives about 1.2 vCPU. "
+        "With decoding while downloading, the read time counts only to the reply's headers; the body's "
+        "arrival overlaps the decode and is counted there.",
         "",
         "Cold start, split (medians): *init* = spawn → handler module imported (imports, model load, "
         "clients); *first call* = → first result stored.",
@@ -200,6 +235,9 @@ def markdown(summary: dict, meta: dict) -> str:
     ]
     for t in summary["targets"]:
         lines.append(f"| {t['target']} | {t['variant']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
+    lines += ["", *streaming.acceptance_markdown(summary), "", *memory_sizes.markdown(summary)]
+    if "streaming" in summary:
+        lines += ["", *streaming.markdown(summary["streaming"])]
     return "\n".join(lines) + "\n"
 
 

@@ -1,11 +1,14 @@
 """Benchmark the handler against the seed's way: fresh processes, same model, same images, one run.
 
-    python -m bench.run            # full: 3 cold starts per variant, 30 warm invocations per image
-    python -m bench.run --quick    # CI: 1 cold start per variant, 3 warm invocations per image
+    python -m bench.run              # full: 3 cold starts per variant, 30 warm invocations per image
+    python -m bench.run --quick      # CI: 1 cold start per variant, 3 warm invocations per image
+    python -m bench.run --s3 simulated   # the same, every S3 reply 15 ms late and 50-100 MB/s
 
 Starts moto's server (S3 + DynamoDB over HTTP), uploads the real 12 MP photo and a 256x256 image,
 builds the model artifacts once (build/bench-model/), then runs every variant as subprocesses
-(one per cold start) and writes results.md, results.json and chart.png to --out.
+(one per cold start) and writes results.md, results.json and chart.png to --out. Last, over the
+simulated S3, the model the build accepts decodes while downloading against reading the body whole
+first (how the handler worked before), side by side.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import platform
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import report
+from bench import report, streaming
 from bench.build import DEFAULT_OUT as MODEL_CACHE
 from bench.build import SHARED
+from local.faults import SIMULATED_S3, FaultProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -188,6 +193,50 @@ def commit() -> str:
     return (head.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def measure(
+    chosen: list[Variant],
+    cold: int,
+    warm: int,
+    events: dict[str, dict],
+    env: dict[str, str],
+    raw: Path,
+    dynamodb,
+    profile: bool = False,
+) -> dict[str, list[dict]]:
+    """Every variant's cold starts, the variants taking turns; warm loops in each one's last process."""
+    photo_uri = f"s3://{BUCKET}/{IMAGES['photo']}"
+    results: dict[str, list[dict]] = {v.name: [] for v in chosen}
+    for rep in range(cold):
+        for variant in chosen:
+            last = rep == cold - 1
+            job = {
+                "module": variant.module,
+                "kind": variant.kind,
+                "cold_event": events["photo"],
+                "warm_iterations": warm if last else 0,
+                "warm_events": events if last else {},
+                "profile": str(raw / f"{variant.name}.prof") if profile and last else None,
+            }
+            dynamodb.delete_item(TableName=TABLE, Key={"image": {"S": photo_uri}})
+            print(
+                f"  [{rep + 1}/{cold}] {variant.name:<12} cold start{' + warm loops' * last} ...",
+                end="",
+                flush=True,
+            )
+            result = run_worker(variant, job, env, raw, f"{variant.name}-{rep + 1}")
+            item = dynamodb.get_item(TableName=TABLE, Key={"image": {"S": photo_uri}}, ConsistentRead=True)
+            if item.get("Item", {}).get("status", {}).get("S") != "ok":
+                raise SystemExit(f"{variant.name}: no ok result stored for {photo_uri}")
+            results[variant.name].append(result)
+            line = f" {result['first_stored'] - result['spawned']:.2f} s"
+            if result["warm"]:
+                photo = sorted(r["total"] for r in result["warm"]["photo"])
+                rss = result["peak_rss_kb"] / 1024
+                line += f"; warm 12 MP p50 {photo[len(photo) // 2] * 1000:.0f} ms; peak RSS {rss:.0f} MB"
+            print(line, flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 cold start and 3 warm calls per image (CI)")
@@ -200,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         action="store_true",
         help="cProfile init + first call and the warm loops into <out>/raw/*.prof",
+    )
+    parser.add_argument(
+        "--s3",
+        choices=("local", "simulated"),
+        default="local",
+        help="local: moto on loopback; simulated: S3 replies 15 ms late at 50-100 MB/s (local/faults.py)",
     )
     parser.add_argument("--memory-mb", type=int, default=report.MEMORY_MB)
     parser.add_argument("--price-gb-s", type=float, default=report.PRICE_GB_S)
@@ -230,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from local.aws import create_resources, moto_server, use_local_credentials
 
-    with moto_server() as endpoint:
+    acceptance = streaming.accepted(args.model_cache)
+    with moto_server() as endpoint, ExitStack() as proxies:
         use_local_credentials(endpoint)
         os.environ["TABLE_NAME"] = TABLE
         create_resources(bucket=BUCKET, table=TABLE, queue=None)
@@ -239,40 +295,13 @@ def main(argv: list[str] | None = None) -> int:
         s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
         events = upload_images(s3)
         env = lambda_env(endpoint, args.memory_mb)
-        photo_uri = f"s3://{BUCKET}/{IMAGES['photo']}"
-        results: dict[str, list[dict]] = {v.name: [] for v in chosen}
-        for rep in range(cold):
-            for variant in chosen:
-                last = rep == cold - 1
-                job = {
-                    "module": variant.module,
-                    "kind": variant.kind,
-                    "cold_event": events["photo"],
-                    "warm_iterations": warm if last else 0,
-                    "warm_events": events if last else {},
-                    "profile": str(raw / f"{variant.name}.prof") if args.profile and last else None,
-                }
-                dynamodb.delete_item(TableName=TABLE, Key={"image": {"S": photo_uri}})
-                print(
-                    f"  [{rep + 1}/{cold}] {variant.name:<12} cold start{' + warm loops' * last} ...",
-                    end="",
-                    flush=True,
-                )
-                result = run_worker(variant, job, env, raw, f"{variant.name}-{rep + 1}")
-                item = dynamodb.get_item(
-                    TableName=TABLE, Key={"image": {"S": photo_uri}}, ConsistentRead=True
-                )
-                if item.get("Item", {}).get("status", {}).get("S") != "ok":
-                    raise SystemExit(f"{variant.name}: no ok result stored for {photo_uri}")
-                results[variant.name].append(result)
-                line = f" {result['first_stored'] - result['spawned']:.2f} s"
-                if result["warm"]:
-                    photo_ms = sorted(r["total"] for r in result["warm"]["photo"])[
-                        len(result["warm"]["photo"]) // 2
-                    ]
-                    rss = result["peak_rss_kb"] / 1024
-                    line += f"; warm 12 MP p50 {photo_ms * 1000:.0f} ms; peak RSS {rss:.0f} MB"
-                print(line, flush=True)
+        if args.s3 == "simulated":
+            env["AWS_ENDPOINT_URL"] = proxies.enter_context(FaultProxy(endpoint, SIMULATED_S3)).endpoint
+        results = measure(chosen, cold, warm, events, env, raw, dynamodb, args.profile)
+        print("decode while downloading, over the simulated S3 (first byte 15 ms, 50-100 MB/s):", flush=True)
+        paired = streaming.variant(variants(args.model_cache), acceptance["accepted"])
+        simulated = proxies.enter_context(FaultProxy(endpoint, SIMULATED_S3)).endpoint
+        side_by_side = measure([paired], 1, warm, events, {**env, "AWS_ENDPOINT_URL": simulated}, raw, dynamodb)
 
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     summary = report.summarise(
@@ -280,8 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         {v.name: v.label for v in chosen},
         memory_mb=args.memory_mb,
         price_gb_s=args.price_gb_s,
+        accepted=acceptance,
     )
+    summary["streaming"] = report.streaming_summary(*streaming.split(side_by_side, paired.label))
     meta = {
+        "s3": args.s3,
         "mode": "quick" if args.quick else "full",
         "cold_starts": cold,
         "warm_iterations": warm,

@@ -5,6 +5,9 @@
 The job names the handler module and the events; the report holds wall-clock marks
 (time.time(), comparable with the parent's spawn time), per-invocation timings split into
 total / inference / S3+DynamoDB I/O, CPU seconds and the peak RSS of this process.
+BENCH_ALTERNATE_WHOLE_BODY=1 makes every other warm call read the object whole before decoding it
+(how the handler worked before it decoded while downloading): the side by side over the simulated
+S3, interleaved in one process so a busy machine slows both alike. Such rows carry "whole_body".
 Only the standard library is imported before the handler module, so its import is part of init.
 """
 
@@ -12,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 
@@ -67,6 +69,34 @@ def instrument(kind: str, module) -> dict[str, Clock]:
     return clocks
 
 
+WHOLE_BODY = {"on": False}
+
+
+def read_whole_body_when_asked(module) -> None:
+    """Before decoding while downloading: the body was read to the end, then decoded from bytes."""
+    import dataclasses
+
+    reader = module.container.diagnoser._reader
+    fetch = reader.fetch
+
+    def maybe_whole(ref):
+        obj = fetch(ref)
+        if not WHOLE_BODY["on"] or obj.body is None:
+            return obj
+        return dataclasses.replace(obj, body=obj.body.getvalue())
+
+    reader.fetch = maybe_whole
+
+
+def peak_rss_kb() -> int:
+    """VmHWM: this process image's own peak (ru_maxrss would carry the parent's peak across fork and exec)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def invoke(handler, event: dict, context) -> dict:
     os.environ["_X_AMZN_TRACE_ID"] = new_trace_id()
     # Each call is a fresh upload of the same bytes: a newer S3 sequencer, so the handler's
@@ -94,6 +124,9 @@ def main(job_path: str, report_path: str) -> int:
         cold_profiler.enable()
     module = importlib.import_module(job["module"])
     initialised = time.time()
+    alternate = os.environ.get("BENCH_ALTERNATE_WHOLE_BODY") == "1"
+    if alternate:
+        read_whole_body_when_asked(module)
     from local.context import LocalContext
 
     handler = module.lambda_handler
@@ -122,18 +155,20 @@ def main(job_path: str, report_path: str) -> int:
         for name, event in job["warm_events"].items():
             invoke(handler, event, LocalContext())  # one unmeasured call per image: caches, buffers
             rows = []
-            for _ in range(job["warm_iterations"]):
+            for i in range(job["warm_iterations"] * (2 if alternate else 1)):
+                WHOLE_BODY["on"] = alternate and i % 2 == 1
                 before = {k: t.seconds for k, t in timers.items()}
                 cpu, t = time.process_time(), time.perf_counter()
                 invoke(handler, event, LocalContext())
                 total, cpu = time.perf_counter() - t, time.process_time() - cpu
                 spent = {k: t.seconds - before[k] for k, t in timers.items()}
-                rows.append({"total": total, "cpu": cpu, **spent})
+                mode = {"whole_body": WHOLE_BODY["on"]} if alternate else {}
+                rows.append({"total": total, "cpu": cpu, **spent, **mode})
             report["warm"][name] = rows
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(job["profile"])
-    report["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report["peak_rss_kb"] = peak_rss_kb()
     with open(report_path, "w", encoding="utf-8") as fh:
         json.dump(report, fh)
     return 0

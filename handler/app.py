@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.config import Settings
@@ -18,6 +16,9 @@ from handler.errors import TransientError, UnknownEvent
 from handler.observability import logger, metrics, read_denied, safe_traceback, shorten, tracer
 from handler.sources import api, batch_ops, eventbridge, s3, sqs
 from handler.sources.s3 import BadRecord, ObjectRef
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 ACCEPTED_SHAPES = (
     'S3 notification {"Records": [{"eventSource": "aws:s3", ...}]}',
@@ -99,9 +100,7 @@ def handle_queue_batch(event: Mapping[str, Any], context: LambdaContext) -> dict
         if failed:
             raise TransientError("; ".join(failed))
 
-    # A batch where every message failed gets the same per-message report, not an exception.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(dict(event), handle_message, processor, context))
+    return sqs.process_batch(event, handle_message, context)
 
 
 def handle_eventbridge(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import io
 import re
 import warnings
 from contextlib import AbstractContextManager, nullcontext
+from typing import BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -45,19 +46,21 @@ _STRIP_BYTES_PER_PIXEL = 32
 
 
 def decode_image(
-    data: bytes, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
+    data: bytes | BinaryIO, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
 ) -> Image.Image:
     """Open, size-check, decode within the memory budget, reduce, EXIF-rotate and convert to RGB.
 
+    `data` is the bytes or a seekable file (handler.streaming.StreamedBody, decoded while it downloads).
     ImageRejected says why not; ImageTooLarge when the pixels, or the memory decoding them takes,
     exceed a limit. `budget` defaults to the container's (handler.memory.container_budget).
     """
     if not data:
         raise ImageRejected("empty object (0 bytes)")
     budget = budget if budget is not None else container_budget()
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+    header = _first_bytes(data, 30)
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
         # libwebp allocates its canvases as soon as Pillow opens the file: admit (or refuse) before that.
-        canvas = webp_canvas(data)
+        canvas = webp_canvas(header)
         _check_pixels(canvas, max_pixels)
         with _reserved(budget, decode_cost(canvas, "RGBA", "WEBP", target), _described(canvas, "WEBP", "RGBA")):
             image = _open(data)
@@ -73,6 +76,15 @@ def decode_image(
     cost = decode_cost(image.size, image.mode, image.format or "", target)
     with _reserved(budget, cost, _described(image.size, image.format or "", image.mode)):
         return _decode(image, target)
+
+
+def _first_bytes(data: bytes | BinaryIO, count: int) -> bytes:
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data[:count])
+    data.seek(0)
+    head = data.read(count)
+    data.seek(0)
+    return head
 
 
 def webp_canvas(data: bytes) -> tuple[int, int]:
@@ -179,15 +191,18 @@ def _stored_bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes | BinaryIO) -> Image.Image:
+    # A file (handler.streaming.StreamedBody) is decoded while the rest of it downloads.
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit right after; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            return Image.open(source, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as exc:
         accepted = f"accepted formats: {', '.join(ALLOWED_FORMATS)}"
-        refused = refused_format(data)
+        source.seek(0)
+        refused = refused_format(source.read(512))
         if refused:
             raise ImageRejected(f"{refused} files are not accepted; {accepted}") from exc
         raise ImageRejected(f"not a supported image; {accepted}") from exc

@@ -1,4 +1,4 @@
-"""Read image objects from S3, by the version or ETag the event named."""
+"""Read image objects from S3, by the version or ETag the event named; the body streams in as it is decoded."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.observability import shorten
 from handler.sources.s3 import ObjectRef
+from handler.streaming import StreamedBody
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _DENIED_CODES = {"AccessDenied", "403"}
@@ -23,7 +24,7 @@ class StoredObject:
     """An object's bytes and the settings a copy onto itself must carry over."""
 
     ref: ObjectRef
-    body: bytes | None  # None when the object is over the byte limit: never read
+    body: StreamedBody | None  # None when the object is over the byte limit: never read
     size: int
     etag: str | None
     version_id: str | None
@@ -75,20 +76,17 @@ class ObjectReader:
         except BotoCoreError as exc:
             raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
         body = response["Body"]
-        size = int(response.get("ContentLength") or 0)
-        data: bytes | None = None
-        try:
-            if size <= self._max_bytes:
-                data = body.read(self._max_bytes + 1)
-                if len(data) > self._max_bytes:  # ContentLength lied (or was absent)
-                    size, data = len(data), None
-        except BotoCoreError as exc:
-            raise TransientError(f"reading {ref.uri} failed mid-stream: {exc}") from exc
-        finally:
+        declared = response.get("ContentLength")
+        size = int(declared or 0)
+        streamed: StreamedBody | None = None
+        if size <= self._max_bytes:
+            # The decoder reads while the rest arrives; a failed transfer surfaces there as TransientError.
+            streamed = StreamedBody(body, None if declared is None else size, self._max_bytes, ref.uri)
+        else:
             body.close()
         return StoredObject(
             ref=ref,
-            body=data,
+            body=streamed,
             size=size,
             etag=(response.get("ETag") or "").strip('"') or None,
             version_id=response.get("VersionId"),

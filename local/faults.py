@@ -10,6 +10,10 @@ longer than botocore's retries last. Errors have the shapes AWS sends, so botoco
 AWS. Every request is recorded (method, service, operation, path) so tests can also prove what
 was never asked for. Loopback only; upstream must be loopback too.
 
+Simulated S3 (`SIMULATED_S3`): every S3 reply starts ~15 ms after its request arrived and its body
+streams at 50-100 MB/s, roughly what a Lambda function sees from S3 in its region; moto on loopback
+answers in a millisecond at memory speed, which hides what overlapping download and decode gains.
+
 DynamoDB requests are forwarded one at a time: moto evaluates a ConditionExpression and writes
 without a lock, so two concurrent conditional writes could both pass, where DynamoDB applies
 writes to one item atomically. Serialising them here gives moto DynamoDB's guarantee.
@@ -27,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+PACE_CHUNK = 32 * 1024  # a simulated-S3 body is written in pieces this big, each on time
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 S3_ERRORS = (
@@ -55,6 +60,8 @@ class FaultPlan:
     seed: int = 7
     services: tuple[str, ...] = ("s3", "dynamodb")
     operations: tuple[str, ...] = ()  # e.g. ("PutItem", "GET"): only these (X-Amz-Target action or HTTP method)
+    s3_first_byte_s: float = 0.0  # every S3 reply starts this long after its request arrived ...
+    s3_mb_per_s: tuple[float, float] | None = None  # ... and streams at a rate drawn from this range (MB/s)
 
     def __post_init__(self) -> None:
         if self.outage_every < 0 or not 0.0 <= self.outage_s <= 30.0:
@@ -64,6 +71,14 @@ class FaultPlan:
                 raise ValueError(f"{name} must be in [0, 1): a proxy that always fails proves nothing")
         if not 0.0 <= self.max_delay_s <= 30.0:
             raise ValueError("max_delay_s must be in [0, 30]")
+        if not 0.0 <= self.s3_first_byte_s <= 5.0:
+            raise ValueError("s3_first_byte_s must be in [0, 5]")
+        if self.s3_mb_per_s is not None and not 0.0 < self.s3_mb_per_s[0] <= self.s3_mb_per_s[1]:
+            raise ValueError("s3_mb_per_s must be (low, high) with 0 < low <= high")
+
+
+# What a function sees from S3 in its own region: first byte after ~15 ms, then 50-100 MB/s.
+SIMULATED_S3 = FaultPlan(s3_first_byte_s=0.015, s3_mb_per_s=(50.0, 100.0), services=())
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,7 @@ class FaultProxy:
         self.plan = plan
         self.stats = FaultStats()
         self._rng = random.Random(plan.seed)
+        self._pace_rng = random.Random(plan.seed)  # its own draws: pacing never shifts the fault sequence
         self._touched = 0
         self._outage_until = 0.0
         self._lock = threading.Lock()
@@ -125,6 +141,7 @@ class FaultProxy:
         with self._lock:
             self.plan = plan
             self._rng = random.Random(plan.seed)
+            self._pace_rng = random.Random(plan.seed)
             self._touched = 0
             self._outage_until = 0.0
 
@@ -153,6 +170,18 @@ class FaultProxy:
             return "", 0.0, index
 
 
+    def s3_pace(self, service: str) -> tuple[float, float | None]:
+        """(first byte delay s, body rate bytes/s or None) for one reply under the simulated-S3 settings."""
+        with self._lock:
+            plan = self.plan
+            if service != "s3":
+                return 0.0, None
+            rate = None
+            if plan.s3_mb_per_s is not None:
+                rate = self._pace_rng.uniform(*plan.s3_mb_per_s) * 1e6
+            return plan.s3_first_byte_s, rate
+
+
 def _dynamo_path(body: bytes) -> str:
     try:
         request = json.loads(body or b"{}")
@@ -177,6 +206,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         do_PUT = do_POST = do_HEAD = do_DELETE = do_GET
 
         def _relay(self) -> None:
+            arrived = time.monotonic()
             body = self._read_body()
             target = self.headers.get("X-Amz-Target", "")
             service = "dynamodb" if target.startswith("DynamoDB_") else ("sqs" if target.startswith("AmazonSQS") else "s3")
@@ -198,7 +228,9 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     status = self._send_error(service, index)
                 else:
                     status = upstream
-                    self._send(status, headers, payload)
+                    first_byte, rate = proxy.s3_pace(service)
+                    time.sleep(max(0.0, arrived + first_byte - time.monotonic()))
+                    self._send(status, headers, payload, rate)
             proxy.stats.seen.append(Seen(self.command, service, operation, path, status, upstream, fault))
 
         def _read_body(self) -> bytes:
@@ -228,7 +260,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             finally:
                 connection.close()
 
-        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes, rate: float | None = None) -> None:
             self.send_response(status)
             has_length = False
             for name, value in headers:
@@ -240,8 +272,17 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if not has_length:
                 self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if rate is None:
                 self.wfile.write(payload)
+                return
+            started = time.monotonic()
+            for offset in range(0, len(payload), PACE_CHUNK):
+                end = min(offset + PACE_CHUNK, len(payload))
+                # Each piece goes out when its last byte would have arrived at `rate` bytes/s.
+                time.sleep(max(0.0, started + end / rate - time.monotonic()))
+                self.wfile.write(payload[offset:end])
 
         def _send_error(self, service: str, index: int) -> int:
             if service == "dynamodb":

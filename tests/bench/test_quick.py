@@ -38,6 +38,8 @@ def test_quick_mode_writes_the_table_the_json_and_the_chart(quick_run):
         assert f"| **{name}**" in table
         assert f"{name:<12} cold start" in stdout  # progress is printed while it runs
     assert "| target (reported, not asserted) |" in table
+    assert "**Estimate** — duration and $ per 1M images" in table and "| 1,769 | 1.00 |" in table
+    assert "decode while downloading" in stdout and "Per 12 MP photo:" in table
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -57,6 +59,13 @@ def test_every_variant_has_sane_figures_and_ratios_against_the_baseline(quick_ru
             assert f["cpu_s"] > 0 and f["cost_per_million"] > 0.2, (name, image)  # at least the request price
         assert v["cold_ratio"] == pytest.approx(summary["variants"]["baseline"]["cold_s"] / v["cold_s"])
     assert summary["variants"]["baseline"]["cold_ratio"] == pytest.approx(1.0)
+    accepted = summary["accepted"]["accepted"]
+    assert accepted in ("litert-f32", "litert-int8")
+    assert {t["variant"] for t in summary["targets"]} >= {f"{accepted} (accepted)"}
+    side = summary["streaming"]["variants"]
+    assert set(side) == {f"{accepted}-streamed", f"{accepted}-whole-body"}
+    assert all(v["images"]["photo"]["n"] == 3 for v in side.values())
+    assert [row["memory_mb"] for row in summary["memory_sizes"]] == [512, 1024, 1769, 2048, 3008]
     # The model is the same size everywhere: int8 weights make a smaller LiteRT process than float32.
     assert (
         summary["variants"]["litert-int8"]["peak_rss_mb"] < summary["variants"]["litert-f32"]["peak_rss_mb"]

@@ -118,6 +118,14 @@ def test_final_stage_takes_its_packages_from_the_resolved_set(stages):
     assert [f"{args.out}/", "${LAMBDA_TASK_ROOT}/"] in copied_from(stages[-1], "deps")
 
 
+def test_the_image_keeps_botocore_models_of_the_functions_services_only(stages):
+    args = resolve_run_args(stages, "x86_64", "litert")
+    assert load_resolve().botocore_services(args) == ("s3", "dynamodb")
+    # ... and the image build creates those clients with the trimmed set, so a missing model fails the build.
+    (check,) = [c for c in stages[-1].commands("RUN") if "load_classifier" in c]
+    assert "boto3.client" in check
+
+
 @pytest.mark.parametrize("runtime", ["litert", "keras"])
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
 def test_tensorflow_is_resolved_only_for_the_keras_runtime(stages, runtime, arch):
@@ -136,9 +144,9 @@ def test_final_stage_copies_code_and_the_model_where_the_function_looks(stages):
     assert ["handler/", "${LAMBDA_TASK_ROOT}/handler/"] in copies
     assert ["model/*.py", "${LAMBDA_TASK_ROOT}/model/"] in copies
     (model_copy,) = copied_from(final, "model")
-    assert model_copy[1] == "${LAMBDA_TASK_ROOT}/model/demo/"
+    assert model_copy[1] == "${LAMBDA_TASK_ROOT}/model/bundled/"
     variables = load_template()["Resources"]["DiagnosisFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["MODEL_DIR"] == "/var/task/model/demo"  # LAMBDA_TASK_ROOT is /var/task
+    assert variables["MODEL_DIR"] == "/var/task/model/bundled"  # LAMBDA_TASK_ROOT is /var/task
 
 
 def test_model_stage_keeps_the_model_source_hook(stages):

@@ -74,3 +74,48 @@ def test_exits_non_zero_above_the_limit(monkeypatch, tmp_path, capsys):
     assert "over the 250 MB limit" in capsys.readouterr().err
     monkeypatch.setattr(resolve, "resolve", lambda *args: 249.0)
     assert resolve.main(["--arch", "x86_64", "--out", str(tmp_path), "--runtime", "litert"]) == 0
+
+
+def fake_botocore(root, services):
+    data = root / "botocore" / "data"
+    for name in services:
+        (data / name / "2006-03-01").mkdir(parents=True)
+        (data / name / "2006-03-01" / "service-2.json.gz").write_bytes(b"model")
+    for shared in ("endpoints.json", "partitions.json", "_retry.json", "sdk-default-configuration.json"):
+        (data / shared).write_text("{}")
+    return data
+
+
+def test_botocore_keeps_only_the_models_of_the_services_named(tmp_path):
+    data = fake_botocore(tmp_path, ["s3", "dynamodb", "sqs", "ec2", "sagemaker"])
+    removed = resolve.trim_botocore_data(tmp_path, ("s3", "dynamodb"))
+    assert removed == ["ec2", "sagemaker", "sqs"]
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == ["dynamodb", "s3"]
+    # The files every client needs (endpoint resolution, retry rules) stay.
+    assert {"endpoints.json", "partitions.json", "_retry.json"} <= {p.name for p in data.iterdir()}
+
+
+def test_a_service_botocore_does_not_know_is_an_error_not_a_silent_gap(tmp_path):
+    fake_botocore(tmp_path, ["s3"])
+    with pytest.raises(resolve.ResolveError, match="no model for dynamodb"):
+        resolve.trim_botocore_data(tmp_path, ("s3", "dynamodb"))
+
+
+def test_the_option_defaults_to_the_functions_services_and_all_keeps_everything():
+    args = resolve.parse_args(["--arch", "x86_64", "--out", "x"])
+    assert resolve.botocore_services(args) == resolve.FUNCTION_SERVICES == ("s3", "dynamodb")
+    args = resolve.parse_args(["--arch", "x86_64", "--out", "x", "--botocore-services", "s3,dynamodb,sqs"])
+    assert resolve.botocore_services(args) == ("s3", "dynamodb", "sqs")
+    assert resolve.botocore_services(resolve.parse_args(["--arch", "x86_64", "--out", "x",
+                                                         "--botocore-services", "all"])) is None
+
+
+def test_every_client_the_function_code_creates_is_in_the_trimmed_set():
+    import re
+
+    from tests.deploy.project_files import ROOT
+
+    pattern = re.compile(r"""\.client\(\s*["']([a-z0-9-]+)["']""")
+    used = {name for path in (ROOT / "handler").rglob("*.py") for name in pattern.findall(path.read_text())}
+    used |= {name for path in (ROOT / "model").rglob("*.py") for name in pattern.findall(path.read_text())}
+    assert used and used <= set(resolve.FUNCTION_SERVICES), used

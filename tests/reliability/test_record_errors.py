@@ -20,8 +20,9 @@ def poisoned(make_rig, leaf_jpeg, monkeypatch):
     classify = rig.container.diagnoser.classify_bytes
 
     def classify_or_crash(data):
-        if data == poison:
-            raise RuntimeError(f"a bug nobody classified, at {data[:24]!r}")  # quoting the upload's bytes
+        body = data if isinstance(data, bytes) else data.getvalue()  # bytes, or the streamed S3 body
+        if body == poison:
+            raise RuntimeError(f"a bug nobody classified, at {body[:24]!r}")  # quoting the upload's bytes
         return classify(data)
 
     rig.container.diagnoser.classify_bytes = classify_or_crash
