@@ -16,7 +16,7 @@ import pytest
 
 from local.aws import LocalStack, create_admin, create_policy_user, create_resources, drain_events, moto_server_process
 from local.context import LocalContext
-from local.iam import Deployment, function_role_policy
+from local.iam import function_role_policy
 
 BUCKET = "leaf-images-e2e"
 TABLE = "leaf-diagnoses-e2e"
@@ -33,8 +33,7 @@ def handler_policy() -> dict[str, Any]:
     """The role's statements for every images bucket of the tests, as moto can check them."""
     statements: list[dict[str, Any]] = []
     for bucket in (BUCKET, *OTHER_IMAGE_BUCKETS):
-        deployment = Deployment(names={"DiagnosisTable": TABLE}, images_bucket=bucket)
-        for statement in function_role_policy(deployment)["Statement"]:
+        for statement in function_role_policy(images_bucket=bucket, table=TABLE)["Statement"]:
             if statement not in statements:
                 statements.append(statement)
     for statement in statements:
