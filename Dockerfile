@@ -19,7 +19,7 @@ ARG MODEL_SOURCE=model/potato
 # ==== MODEL BUILD STEP ==========================================================================
 # MODEL_SOURCE must be an already built directory: build it outside Docker with
 #   python -m model.build --h5 my.h5 --labels labels.txt --preprocess inception --out model/mine
-# (see README "Use your own model"), so its parity check runs where you can read it, then pass
+# (see docs/models.md "Use your own model"), so its parity check runs where you can read it, then pass
 # MODEL_SOURCE=model/mine. The final stage loads it and checks model.tflite against its sha256.
 RUN test -f "$MODEL_SOURCE/metadata.json" \
     || { echo "MODEL_SOURCE=$MODEL_SOURCE has no metadata.json: it is not a built model directory" >&2; exit 1; } \

@@ -9,7 +9,7 @@ Writes, under --out:
   */model.xnnpack-cache      XNNPACK's packed weights, as the image build makes them (model.runtime)
   stamp.json                 what the cache was built from; a mismatch triggers a rebuild
   acceptance.json            which of the two model.build would keep: int8 only if it agrees with Keras
-                             on >= 99 % (model.build.MIN_TOP1) of the real photos below, else float32
+                             on >= 99 % (model.tuning.MIN_INT8_AGREEMENT) of the real photos below, else float32
 Speed does not depend on the weights' values, only on their shapes, so random weights are enough.
 """
 
@@ -105,12 +105,14 @@ def build(out: Path) -> None:
 
 
 def acceptance(out: Path) -> dict:
-    """The build's rule on the real photos: int8 is kept only at >= MIN_TOP1 top-1 agreement with Keras."""
+    """The build's rule on the real photos: int8 is kept only at >= MIN_INT8_AGREEMENT top-1 agreement with Keras."""
     import numpy as np
     import tf_keras
 
-    from model.build import MIN_TOP1, compare, decode_sample
+    from model.build import compare
+    from model.parity_inputs import decode_sample
     from model.preprocess import to_input
+    from model.tuning import MIN_INT8_AGREEMENT, choose_variant
     from model.runtime import load_classifier
 
     folder, photo = PHOTOS
@@ -121,10 +123,12 @@ def acceptance(out: Path) -> dict:
     expected = np.asarray(keras.predict(batch, batch_size=16, verbose=0))
     actual = np.concatenate([int8._backend.probabilities(batch[i : i + 1]) for i in range(len(batch))])
     figures = compare(expected, actual)
-    accepted = "litert-int8" if figures["top1_agreement"] >= MIN_TOP1 else "litert-f32"
+    # model.build's own rule (model/tuning.py), on the same kind of evidence: real photos only.
+    choice = choose_variant({"real_samples": len(paths), "real_top1_agreement": figures["top1_agreement"]})
+    accepted = "litert-int8" if choice.quantize == "dynamic" else "litert-f32"
     # Random weights answer nearly the same class for every photo: say how many classes Keras used.
     classes = int(np.unique(expected.argmax(axis=1)).size)
-    return {"accepted": accepted, "min_top1": MIN_TOP1, "photos": len(paths), "keras_top1_classes": classes, **figures}
+    return {"accepted": accepted, "reason": choice.reason, "min_top1": MIN_INT8_AGREEMENT, "photos": len(paths), "keras_top1_classes": classes, **figures}
 
 
 def main(argv: list[str] | None = None) -> int:

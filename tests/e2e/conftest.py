@@ -16,13 +16,13 @@ import pytest
 
 from local.aws import LocalStack, create_admin, create_policy_user, create_resources, drain_events, moto_server_process
 from local.context import LocalContext
-from local.iam import Deployment, function_role_policy
+from local.iam import function_role_policy
 
 BUCKET = "leaf-images-e2e"
 TABLE = "leaf-diagnoses-e2e"
 # Other buckets the tests use as a deployment's images bucket: the one events/ fixtures name, the
-# buffered mode's and the backfill's. The role is granted on each as the template grants it on its own.
-OTHER_IMAGE_BUCKETS = ("leaf-images-local", "leaf-images-buffered", "leaf-backfill-e2e")
+# buffered mode's, the backfill's and the existing bucket of test_bucket_events. The role is granted on each as the template grants it on its own.
+OTHER_IMAGE_BUCKETS = ("leaf-images-local", "leaf-images-buffered", "leaf-backfill-e2e", "seed-web-app-e2e")
 # moto evaluates DynamoDB (and SQS) requests against the resource "*" only: a statement naming the
 # table's ARN never matches there. Those statements are widened to "*" for moto, actions unchanged;
 # S3, where moto does check resources, keeps the template's exact ARNs.
@@ -33,8 +33,7 @@ def handler_policy() -> dict[str, Any]:
     """The role's statements for every images bucket of the tests, as moto can check them."""
     statements: list[dict[str, Any]] = []
     for bucket in (BUCKET, *OTHER_IMAGE_BUCKETS):
-        deployment = Deployment(names={"DiagnosisTable": TABLE}, images_bucket=bucket)
-        for statement in function_role_policy(deployment)["Statement"]:
+        for statement in function_role_policy(images_bucket=bucket, table=TABLE)["Statement"]:
             if statement not in statements:
                 statements.append(statement)
     for statement in statements:

@@ -18,13 +18,27 @@ BUCKET = "seed-web-app-e2e"  # a bucket someone already has, with notifications 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:thumbnailer"
 
 
-@pytest.fixture(autouse=True)
-def _moto_returns_eventbridge_configuration(monkeypatch):
+@pytest.fixture(scope="module")
+def in_process_s3():
+    """A moto server in this process, for the notification-configuration tests (see below)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def notifications_s3(in_process_s3, monkeypatch):
     """moto 5.2 stores EventBridgeConfiguration but leaves it out of GetBucketNotificationConfiguration.
 
-    Real S3 returns it (an empty element); the server runs in this process, so its reply is completed
-    here from what moto stored. Everything else in the reply is moto's own.
+    Real S3 returns it (an empty element). The e2e stack's moto runs in a process of its own (it
+    enforces IAM), so these tests use a moto server in this process, whose reply is completed here
+    from what moto stored. Everything else in the reply is moto's own.
     """
+    monkeypatch.setenv("AWS_ENDPOINT_URL", in_process_s3)
     from moto.s3.responses import S3Response
 
     original = S3Response.get_bucket_notification
@@ -100,7 +114,7 @@ def run(s3, *args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_enable_adds_eventbridge_and_keeps_the_queue_and_lambda_notifications(bucket):
+def test_enable_adds_eventbridge_and_keeps_the_queue_and_lambda_notifications(notifications_s3, bucket):
     before = configuration()
     assert bucket_events.EVENTBRIDGE not in before
     s3, puts = counting_client()
@@ -120,7 +134,7 @@ def test_enable_adds_eventbridge_and_keeps_the_queue_and_lambda_notifications(bu
     assert configuration() == after
 
 
-def test_disable_removes_only_eventbridge_and_is_idempotent(bucket):
+def test_disable_removes_only_eventbridge_and_is_idempotent(notifications_s3, bucket):
     s3, puts = counting_client()
     original = configuration()
     run(s3, "enable", f"s3://{bucket}")
@@ -133,7 +147,7 @@ def test_disable_removes_only_eventbridge_and_is_idempotent(bucket):
     assert puts == ["put", "put"]
 
 
-def test_dry_run_shows_the_change_and_writes_nothing(bucket):
+def test_dry_run_shows_the_change_and_writes_nothing(notifications_s3, bucket):
     s3, puts = counting_client()
     before = configuration()
     code, out = run(s3, "enable", f"s3://{bucket}", "--dry-run")
@@ -142,7 +156,7 @@ def test_dry_run_shows_the_change_and_writes_nothing(bucket):
     assert configuration() == before
 
 
-def test_a_prefix_or_a_missing_bucket_is_a_clear_error(bucket, capsys):
+def test_a_prefix_or_a_missing_bucket_is_a_clear_error(notifications_s3, bucket, capsys):
     s3, puts = counting_client()
     assert run(s3, "enable", f"s3://{bucket}/garden/")[0] == 2
     assert "the whole bucket, no prefix" in capsys.readouterr().err

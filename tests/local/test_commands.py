@@ -1,7 +1,8 @@
-"""The README's commands, run as a newcomer would: as processes, on the embedded default."""
+"""The commands README.md and docs/ give, run as a newcomer would: as processes, on the embedded default."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,18 @@ def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK", "MODEL_DIR")}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def readme_demo_block() -> str:
+    """The demo output README.md shows: the code block after "make demo" that holds the table."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```")[1::2]
+    return next(block for block in blocks if "labelled photos match their folder" in block)
+
+
+def without_timings(row: str) -> list[str]:
+    """A row's columns, without the ms column (one decimal) that varies from run to run."""
+    return [col for col in re.split(r"\s{2,}", row.strip()) if not re.fullmatch(r"\d+\.\d", col)]
 
 
 def demo_rows(out: str) -> dict[str, str]:
@@ -47,6 +60,12 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
     pdf = rows["garden-images/phone/not-a-photo.jpg"]
     assert pdf.startswith("rejected") and "PDF files are not accepted" in pdf and pdf.endswith("rejected, as it should be")
     assert "MISSING" not in result.stdout and '"_aws"' not in result.stdout  # metrics stay out of the table
+    # The README shows this run's output: same rows, same summaries, only the timings differ.
+    shown = readme_demo_block()
+    assert {k: without_timings(r) for k, r in demo_rows(shown).items()} == {
+        k: without_timings(r) for k, r in rows.items()}
+    summaries = [line for line in result.stdout.splitlines() if re.match(r"^\d+ (events handled|stored results)", line)]
+    assert len(summaries) == 2 and all(line in shown for line in summaries), summaries
 
 
 def test_demo_without_shared_runs_on_the_committed_attributed_photos():
