@@ -77,13 +77,15 @@ $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
 	$(RUNTIME_VENV)/bin/pip install --progress-bar on -r requirements-runtime-test.txt
 	touch $@
 
-# The set keeps botocore's SQS and X-Ray models besides the function's own: the tests' queue runs in
-# the same process, and outside Lambda the X-Ray SDK's sampler makes an xray client at import (in
-# Lambda it samples locally and makes none). tests/handler/test_init.py pins what the function creates.
+# The set keeps botocore's models of the services the tests' own setup calls besides the function's
+# (s3, dynamodb): SQS for the queue, IAM for the role-policy user, EventBridge, S3 Control and
+# CloudFormation for the existing-bucket and Batch Operations tests, and X-Ray, since outside Lambda
+# the X-Ray SDK's sampler makes an xray client at import (in Lambda it samples locally and makes
+# none). tests/handler/test_init.py pins that the function itself creates only its own clients.
 runtime-test: $(RUNTIME_VENV)/.deps
 	$(RUNTIME_VENV)/bin/python layer/resolve.py --arch $(ARCH) \
 	  --python $$($(RUNTIME_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	  --botocore-services s3,dynamodb,sqs,xray --out build/runtime-$(ARCH)
+	  --botocore-services s3,dynamodb,sqs,xray,iam,events,s3control,cloudformation --out build/runtime-$(ARCH)
 	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 clean:
