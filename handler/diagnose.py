@@ -16,7 +16,7 @@ from handler.observability import span
 from handler.records import DiagnosisRecord, EventKey, ok_record, rejected_record
 from handler.sources.s3 import ObjectRef
 from handler.object_metadata import MODEL_META
-from handler.stores import StoreChain
+from handler.stores import Claim, StoreChain
 from model.runtime import Classifier, Prediction
 
 COPY_EVENT = "ObjectCreated:Copy"  # what our metadata write-back fires
@@ -31,6 +31,10 @@ class Outcome:
     reason: str | None = None
     record: DiagnosisRecord | None = None
     metric: str | None = None  # a counter this outcome adds besides its status's (counted by the handler)
+
+    def summary(self) -> dict[str, Any]:
+        """This outcome's line in a source's reply."""
+        return {"image": self.ref.uri, "status": self.status, "reason": self.reason}
 
 
 class Diagnoser:
@@ -48,7 +52,7 @@ class Diagnoser:
 
     def diagnose(self, ref: ObjectRef) -> Outcome:
         """Diagnose one S3 object and store the record; TransientError propagates for a retry."""
-        if not ref.event_name.startswith("ObjectCreated:"):
+        if not ref.names_a_created_object:
             return Outcome(ref, "skipped", f"{ref.event_name} is not an ObjectCreated event")
         if not ref.key.startswith(self._settings.image_prefix):
             return Outcome(ref, "skipped", f"key is outside IMAGE_PREFIX {self._settings.image_prefix!r}")
@@ -69,7 +73,7 @@ class Diagnoser:
             return Outcome(ref, "skipped", str(exc))
         committed = False
         try:
-            outcome = self._diagnose_claimed(ref, claim.prior)
+            outcome = self._diagnose_claimed(ref, claim)
             committed = outcome.status != "skipped"
             return outcome
         finally:
@@ -87,7 +91,7 @@ class Diagnoser:
             ref = self._reader.identify(ref)
         return ref
 
-    def _diagnose_claimed(self, ref: ObjectRef, prior: dict[str, Any] | None) -> Outcome:
+    def _diagnose_claimed(self, ref: ObjectRef, claim: Claim) -> Outcome:
         started = time.perf_counter()
         try:
             with span("s3_read"):
@@ -101,9 +105,9 @@ class Diagnoser:
         # Only our write-back is a Copy: a Put, Post or multipart upload carrying our metadata is a
         # user's upload (perhaps a forged result) and is diagnosed like any other.
         if ref.event_name == COPY_EVENT and obj.metadata.get(MODEL_META) == self._classifier.model_version:
-            if not self._store.commits or _same_bytes_recorded(prior, obj, self._classifier.model_version):
+            if not self._store.commits or claim.recorded_for(obj.etag, self._classifier.model_version):
                 return Outcome(ref, "skipped", "already diagnosed by this model version (own write-back)")
-            if _claimed_for_same_bytes(prior, obj):
+            if claim.live_claim_for(obj.etag):
                 # Our own copy's event overtook the table write that follows the copy: come back later.
                 raise InProgress(f"{ref.uri}: the result for these bytes is being written")
             # Metadata written but no table row (the write after the copy failed): finish the job.
@@ -147,13 +151,4 @@ def _identity(ref: ObjectRef) -> dict[str, str | None]:
 def _missing(ref: ObjectRef, exc: ObjectMissing) -> Outcome:
     """Skipped, never recorded as rejected; an AccessDenied is counted so a misconfigured role shows."""
     return Outcome(ref, "skipped", str(exc), metric="ObjectReadDenied" if exc.denied else None)
-
-
-def _same_bytes_recorded(prior: dict[str, Any] | None, obj: StoredObject, model_version: str) -> bool:
-    """The table already holds this model's result for these very bytes (the copy only changed metadata)."""
-    return bool(prior) and "status" in prior and prior.get("etag") == obj.etag and prior.get("model_version") == model_version
-
-
-def _claimed_for_same_bytes(prior: dict[str, Any] | None, obj: StoredObject) -> bool:
-    return bool(prior) and prior.get("claim_etag") == obj.etag and int(prior.get("claim_until", 0)) > time.time()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -11,11 +10,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.client_errors import error_code
 from handler.errors import ConfigError, ModelUnavailable
+from handler.s3_uri import BUCKET_NAME, s3_uri, split_s3_uri
 from model.metadata import METADATA_FILE, TFLITE_FILE, ModelDirError, ModelMetadata, file_sha256, read_metadata
-
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
 
 @dataclass(frozen=True)
 class ModelUri:
@@ -25,8 +23,11 @@ class ModelUri:
     @classmethod
     def parse(cls, uri: str) -> ModelUri:
         """`s3://bucket/prefix/` (the trailing slash is optional); the error names MODEL_URI."""
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        if not uri.startswith("s3://") or not _BUCKET.fullmatch(bucket):
+        try:
+            bucket, prefix = split_s3_uri(uri)
+        except ValueError as exc:
+            raise ConfigError(f"MODEL_URI must look like s3://bucket/prefix/; got {uri!r}") from exc
+        if not BUCKET_NAME.fullmatch(bucket):
             raise ConfigError(f"MODEL_URI must look like s3://bucket/prefix/; got {uri!r}")
         return cls(bucket=bucket, prefix=prefix if not prefix or prefix.endswith("/") else prefix + "/")
 
@@ -34,7 +35,7 @@ class ModelUri:
         return self.prefix + name
 
     def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        return s3_uri(self.bucket, self.prefix)
 
 
 def fetch_model_dir(s3: Any, uri: ModelUri, runtime: str, cache_root: Path) -> Path:
@@ -113,7 +114,7 @@ def _download(s3: Any, uri: ModelUri, name: str, destination: Path) -> None:
     try:
         s3.download_file(uri.bucket, uri.key(name), str(destination))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         reason = "not found" if code in ("404", "NoSuchKey", "NoSuchBucket") else code or str(exc)
         raise ModelUnavailable(f"cannot fetch {uri}{name}: {reason}") from exc
     except (BotoCoreError, OSError) as exc:

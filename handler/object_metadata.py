@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.client_errors import error_code
 from handler.errors import MetadataNotWritten, TransientError
 from handler.objects import StoredObject
 from handler.records import DiagnosisRecord, EventKey
@@ -122,7 +123,7 @@ def _still_valid(settings: dict[str, Any]) -> dict[str, Any]:
 
 def _copy_error(exc: ClientError, image: str) -> Exception:
     """Transient faults are retried; anything else is a reason not to write, recorded, never retried forever."""
-    code = _code(exc)
+    code = error_code(exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if code in ("PreconditionFailed", "412"):
         return MetadataNotWritten("a newer upload replaced the diagnosed object; its own event writes its result")
@@ -133,7 +134,3 @@ def _copy_error(exc: ClientError, image: str) -> Exception:
     if code in ("AccessDenied", "403"):
         return MetadataNotWritten("access denied to the copy (object-lock settings, tags or a KMS key the role may not use)")
     return MetadataNotWritten(f"S3 refused the copy: {code or status}")
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.client_errors import error_code
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.observability import shorten
 from handler.sources.s3 import ObjectRef
@@ -122,8 +123,8 @@ def kept_settings(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", ""))
+    code = error_code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", ""))
     uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
     if code in _MISSING_CODES:
         return ObjectMissing(f"{uri} does not exist ({code})")
@@ -133,7 +134,7 @@ def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
         return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
     if code == "InvalidObjectState":
         return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")
-    if code == "InvalidRequest" and "encryption" in str(error.get("Message", "")).lower():
+    if code == "InvalidRequest" and "encryption" in message.lower():
         # SSE-C: S3 needs the customer's key to return the bytes, and that key is never ours.
         return ImageRejected("the object is encrypted with a customer-provided key (SSE-C); it cannot be read")
     return TransientError(f"reading {uri} failed: {code or exc}")

@@ -32,7 +32,7 @@ class RecordPipeline:
         if out_of_time():
             raise TransientError("not started, invocation nearly out of time")
         # Keys for log lines written on this thread (stores, retries); other threads keep their own.
-        logger.thread_safe_append_keys(bucket=ref.bucket, key=ref.key, event_name=ref.event_name)
+        logger.thread_safe_append_keys(bucket=ref.bucket, key=ref.key, **ref.log_fields)
         try:
             return self._diagnoser.diagnose(ref)
         finally:

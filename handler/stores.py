@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.client_errors import error_code
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
 from handler.observability import logger
 from handler.objects import StoredObject
@@ -44,7 +45,17 @@ class Claim:
 
     key: EventKey
     token: str | None = None
-    prior: dict[str, Any] | None = None
+    prior: dict[str, Any] | None = None  # the item as it was; read only here, through the questions below
+
+    def recorded_for(self, etag: str | None, model_version: str) -> bool:
+        """The stored result is this model's, for these very bytes (a later copy only changed metadata)."""
+        prior = self.prior
+        return bool(prior) and "status" in prior and prior.get("etag") == etag and prior.get("model_version") == model_version
+
+    def live_claim_for(self, etag: str | None) -> bool:
+        """An earlier claim for these very bytes has not expired: its holder is writing their result."""
+        prior = self.prior
+        return bool(prior) and prior.get("claim_etag") == etag and int(prior.get("claim_until", 0)) > time.time()
 
 
 class ResultStore(Protocol):
@@ -86,8 +97,8 @@ class DynamoResultStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise TransientError(f"claiming {key.image} in {self._table} failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise TransientError(f"claiming {key.image} in {self._table} failed: {error_code(exc)}") from exc
             stored = self._item(exc.response.get("Item")) if "Item" in exc.response else self._raw_get(key.image)
             if stored and stored.get("claim_token") == token:
                 # Our own claim landed but its reply was lost; botocore's retry then met it.
@@ -140,14 +151,14 @@ class DynamoResultStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 stored = self._item(exc.response.get("Item"))
                 if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
                     order, key.identity, key.model_version
                 ):
                     return  # this very result is stored: our put landed and its reply was lost
                 raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
-            raise TransientError(f"writing {record.image} to {self._table} failed: {_code(exc)}") from exc
+            raise TransientError(f"writing {record.image} to {self._table} failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
 
@@ -233,10 +244,6 @@ class StoreChain:
 
 def _newer(key: EventKey) -> str:
     return _OLDER_THAN_EVENT if key.ordered else _NOT_THE_SAME
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _to_dynamo(value: Any) -> Any:

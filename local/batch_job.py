@@ -13,9 +13,10 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.s3_uri import split_s3_uri
 
 MANIFEST_FORMAT = {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]}
 REPORT_FORMAT = "Report_CSV_20180820"
@@ -33,8 +34,7 @@ class S3Prefix:
 
     @classmethod
     def parse(cls, uri: str) -> S3Prefix:
-        parsed = urlparse(uri)
-        return cls(parsed.netloc, parsed.path.lstrip("/"))
+        return cls(*split_s3_uri(uri))
 
 
 @dataclass(frozen=True)

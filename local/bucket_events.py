@@ -14,9 +14,10 @@ import argparse
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
-from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.s3_uri import split_s3_uri
 
 EVENTBRIDGE = "EventBridgeConfiguration"
 # The destinations S3 may also send to, with how to name them in the summary.
@@ -43,10 +44,13 @@ class Change:
 
 def parse_bucket_uri(uri: str) -> str:
     """s3://bucket (a trailing "/" is fine); a key or prefix is refused: the setting is the bucket's."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc or parsed.path.strip("/"):
+    try:
+        bucket, prefix = split_s3_uri(uri)
+    except ValueError as exc:
+        raise ValueError(f"expected s3://BUCKET (the whole bucket, no prefix), got {uri!r}") from exc
+    if not bucket or prefix.strip("/"):
         raise ValueError(f"expected s3://BUCKET (the whole bucket, no prefix), got {uri!r}")
-    return parsed.netloc
+    return bucket
 
 
 def read_configuration(s3: Any, bucket: str) -> dict[str, Any]:

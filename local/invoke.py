@@ -5,7 +5,8 @@
 By default it starts the embedded local S3/DynamoDB, creates the bucket and table the event
 names, and uploads a synthetic leaf at every key the event references (updating the event's
 eTag to the uploaded object's, as S3 would have sent it). With --endpoint it uses an existing
-endpoint and objects as they are.
+endpoint and objects as they are. It exits 1 when the handler raises, and when its reply reports a
+failure: SQS messages to retry, Batch Operations tasks that did not succeed, an API 5xx.
 """
 
 from __future__ import annotations
@@ -128,7 +129,22 @@ def main(argv: list[str] | None = None) -> int:
             for item in response.get("results", []):
                 if "image" in item:
                     print(json.dumps(container.table.get(item["image"]), indent=2, ensure_ascii=False))
+    failed = reported_failures(response)
+    if failed:
+        print(f"the handler reported a failure: {failed}", file=sys.stderr)
+        return 1
     return 0
+
+
+def reported_failures(response: dict[str, Any]) -> str | None:
+    """What a reply says failed, in the shapes Lambda's callers read: None when nothing did."""
+    retry = response.get("batchItemFailures") or []
+    tasks = [r for r in response.get("results", []) if r.get("resultCode", "Succeeded") != "Succeeded"]
+    status = int(response.get("statusCode") or 0)
+    parts = [f"{len(retry)} SQS message(s) to retry"] if retry else []
+    parts += [f"{len(tasks)} Batch Operations task(s) not Succeeded"] if tasks else []
+    parts += [f"API status {status}"] if status >= 500 else []
+    return "; ".join(parts) or None
 
 
 if __name__ == "__main__":

@@ -18,15 +18,14 @@ from handler.api.errors import (
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
+from handler.client_errors import error_code
 from handler.config import Settings
 from handler.container import Container
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
-from handler.sources.s3 import ObjectRef
+from handler.sources.s3 import ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 from handler.observability import read_denied
 
-# Diagnoser.diagnose only looks at the ObjectCreated: prefix; this names where the request came from.
-API_EVENT_NAME = "ObjectCreated:ApiRequest"
 MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 
 
@@ -99,7 +98,7 @@ class DiagnosisApi:
         etag = (head.get("ETag") or "").strip('"') or None
         # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
         ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
-                        size=size, event_name=API_EVENT_NAME)
+                        size=size, event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
@@ -139,7 +138,7 @@ class DiagnosisApi:
         try:
             return self._container.s3.head_object(Bucket=location.bucket, Key=location.key)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+            code = error_code(exc)
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc
             if code in ("403", "AccessDenied"):

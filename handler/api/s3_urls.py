@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, unquote_plus, urlsplit
 
 from handler.api.errors import shown
+from handler.s3_uri import BUCKET_NAME, s3_uri, split_s3_uri
 
 
 class NotAnS3Url(ValueError):
@@ -20,7 +21,7 @@ class S3Location:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
 
 # Endpoint host names, after the bucket label for virtual-hosted URLs or alone for path-style:
@@ -29,8 +30,7 @@ class S3Location:
 _ENDPOINT = r"s3(?:[.-](?:dualstack\.)?[a-z0-9-]+|-accelerate(?:\.dualstack)?|\.dualstack\.[a-z0-9-]+)?"
 _DOMAIN = r"amazonaws\.com(?:\.cn)?"
 _PATH_STYLE = re.compile(rf"^{_ENDPOINT}\.{_DOMAIN}$")
-_VIRTUAL = re.compile(rf"^(?P<bucket>[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9])\.{_ENDPOINT}\.{_DOMAIN}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_VIRTUAL = re.compile(rf"^(?P<bucket>{BUCKET_NAME.pattern})\.{_ENDPOINT}\.{_DOMAIN}$")
 
 
 def parse_s3_url(url: str) -> S3Location:
@@ -44,11 +44,13 @@ def parse_s3_url(url: str) -> S3Location:
     scheme = parts.scheme.lower()
     if scheme == "s3":
         # s3://bucket/key is what the CLI prints: the key is written out, not URL-encoded.
-        _, slashes, rest = text.partition("://")
-        if not slashes or not parts.netloc:
+        try:
+            bucket, key = split_s3_uri(text)
+        except ValueError as exc:
+            raise NotAnS3Url("write S3 URLs as s3://bucket/key") from exc
+        if not bucket:
             raise NotAnS3Url("write S3 URLs as s3://bucket/key")
-        bucket, key = parts.netloc, rest[len(parts.netloc) + 1 :].split("?", 1)[0]
-        return _location(bucket, key)
+        return _location(bucket, key.split("?", 1)[0])
     if scheme not in ("https", "http"):
         raise NotAnS3Url(f"only s3:// and https:// S3 object URLs are accepted, not {shown(scheme) or 'scheme-less'} URLs")
     if parts.username or parts.password or _port(parts) not in (None, 80, 443):
@@ -76,7 +78,7 @@ def _decode_path(raw: str) -> str:
 
 
 def _location(bucket: str, key: str) -> S3Location:
-    if not _BUCKET.match(bucket):
+    if not BUCKET_NAME.fullmatch(bucket):
         raise NotAnS3Url(f"{shown(bucket)!r} is not a valid bucket name")
     if not key:
         raise NotAnS3Url("the URL names a bucket but no object key")

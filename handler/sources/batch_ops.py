@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handler.diagnose import Outcome
 from handler.errors import TransientError
-from handler.sources.s3 import ObjectRef, decode_s3_key
+from handler.observability import logger
+from handler.sources.s3 import ObjectRef, Origin, decode_s3_key
+
+if TYPE_CHECKING:
+    from handler.diagnose import Outcome
 
 SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
 # The job report keeps resultString; long reasons are cut so one task cannot bloat it.
 MAX_RESULT_STRING = 512
-# Not an S3 notification, but the object exists and is to be diagnosed like a new upload.
-EVENT_NAME = "ObjectCreated:BatchOperations"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Invocation:
     invocation_id: str
     job_id: str
     tasks: tuple[Task, ...]
+
+    @property
+    def refs(self) -> tuple[ObjectRef, ...]:
+        return tuple(task.ref for task in self.tasks if task.ref is not None)
 
 
 def is_job_invocation(event: Mapping[str, Any]) -> bool:
@@ -98,5 +103,28 @@ def _parse_ref(task: Mapping[str, Any]) -> ObjectRef:
         # Keys arrive as the manifest spells them, URL-encoded, like S3 notification keys.
         key=decode_s3_key(str(task["s3Key"])),
         version_id=task.get("s3VersionId") or None,
-        event_name=EVENT_NAME,
+        event_name=None,
+        origin=Origin.BATCH_OPERATIONS,  # no S3 event: the object exists and is diagnosed like a new upload
     )
+
+
+class JobInvocations:
+    """One result code per task, in the shape S3 Batch Operations writes to its job report."""
+
+    shape = 'S3 Batch Operations {"invocationSchemaVersion": "1.0"|"2.0", "invocationId": ..., "tasks": [...]}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_job_invocation(event)
+
+    def parse(self, event: Mapping[str, Any]) -> Invocation:
+        invocation = parse_invocation(event)
+        logger.append_keys(batch_job_id=invocation.job_id)  # every line this invocation logs names the job
+        return invocation
+
+    def reply(self, parsed: Invocation, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        each = iter(results)
+        replies = [task_result(task, next(each) if task.ref else None) for task in parsed.tasks]
+        return invocation_response(parsed, replies)
+
+
+JOB_INVOCATIONS = JobInvocations()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from handler.errors import TransientError
 from handler.sources.s3 import ObjectRef, decode_s3_key
+
+if TYPE_CHECKING:
+    from handler.diagnose import Outcome
 
 # detail.reason -> the S3 notification event name the rest of the handler speaks.
 _EVENT_NAMES = {
@@ -52,3 +57,29 @@ def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
         event_time=event.get("time"),
         fallback_key=raw if raw != key else None,
     )
+
+
+class ObjectCreatedEvents:
+    """One object per event; a retryable failure raises so EventBridge's async invoke retries it."""
+
+    shape = 'EventBridge S3 event {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_object_created(event)
+
+    def parse(self, event: Mapping[str, Any]) -> Created:
+        return Created((parse_object_created(event),))
+
+    def reply(self, parsed: Created, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        (result,) = results
+        if isinstance(result, TransientError):
+            raise result
+        return {"status": "done", "results": [result.summary()]}
+
+
+@dataclass(frozen=True)
+class Created:
+    refs: tuple[ObjectRef]
+
+
+OBJECT_CREATED = ObjectCreatedEvents()

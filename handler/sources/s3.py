@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handler.errors import TransientError
+from handler.observability import logger, metrics
+from handler.s3_uri import s3_uri
+
+if TYPE_CHECKING:
+    from handler.diagnose import Outcome
+
+
+class Origin(StrEnum):
+    """Where a reference comes from. Only an upload has an S3 event name; the others name an object that exists."""
+
+    UPLOAD = "upload"
+    API = "api"
+    BACKFILL = "backfill"
+    BATCH_OPERATIONS = "batch-operations"
 
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """One object an event says was created."""
+    """One object to diagnose: an upload an event announces, or an existing object a caller names."""
 
     bucket: str
     key: str
@@ -18,14 +37,25 @@ class ObjectRef:
     version_id: str | None = None
     size: int | None = None
     sequencer: str | None = None
-    event_name: str = "ObjectCreated:Put"
+    event_name: str | None = "ObjectCreated:Put"  # the S3 event's name; None unless origin is UPLOAD
+    origin: Origin = Origin.UPLOAD
     event_time: str | None = None
     # Another spelling of the key to try once when `key` does not exist (EventBridge: the raw key).
     fallback_key: str | None = None
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
+
+    @property
+    def names_a_created_object(self) -> bool:
+        """False for an upload event that is no ObjectCreated (a delete, a restore) sent our way."""
+        return self.origin is not Origin.UPLOAD or (self.event_name or "").startswith("ObjectCreated:")
+
+    @property
+    def log_fields(self) -> dict[str, str]:
+        """Where the reference comes from, for log lines (never the key: callers shorten it)."""
+        return {"origin": self.origin.value, **({"event_name": self.event_name} if self.event_name else {})}
 
 
 @dataclass(frozen=True)
@@ -82,3 +112,75 @@ def _parse_record(record: Mapping[str, Any]) -> ObjectRef:
         event_name=event_name,
         event_time=record.get("eventTime"),
     )
+
+
+def report_bad_record(item: BadRecord) -> dict[str, Any]:
+    """Log and count a record we could not read; its line in the reply."""
+    logger.error("malformed S3 record", extra={"record_index": item.index, "reason": item.reason})
+    metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
+    return {"record_index": item.index, "status": "rejected", "reason": item.reason}
+
+
+@dataclass(frozen=True)
+class Notification:
+    items: tuple[ObjectRef | BadRecord, ...]
+
+    @property
+    def refs(self) -> tuple[ObjectRef, ...]:
+        return tuple(item for item in self.items if isinstance(item, ObjectRef))
+
+
+class Notifications:
+    """Every record is diagnosed; one bad record never stops the others."""
+
+    shape = 'S3 notification {"Records": [{"eventSource": "aws:s3", ...}]}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_notification(event)
+
+    def parse(self, event: Mapping[str, Any]) -> Notification:
+        return Notification(tuple(parse_notification(event)))
+
+    def reply(self, parsed: Notification, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        outcomes: list[dict[str, Any]] = []
+        transient: list[str] = []
+        each = iter(results)
+        for item in parsed.items:
+            if isinstance(item, BadRecord):
+                outcomes.append(report_bad_record(item))
+                continue
+            result = next(each)
+            if isinstance(result, TransientError):
+                transient.append(str(result))
+            else:
+                outcomes.append(result.summary())
+        if transient:
+            # Lambda retries the whole event; finished records are cheap to redo and write the same result.
+            raise TransientError(f"{len(transient)} record(s) need a retry: " + "; ".join(transient))
+        return {"status": "done", "results": outcomes}
+
+
+@dataclass(frozen=True)
+class S3TestEvent:
+    bucket: str | None
+    refs: tuple[ObjectRef, ...] = ()
+
+
+class S3TestEvents:
+    """Acknowledged: S3 sends one when a notification configuration is saved, and it names no object."""
+
+    shape = 'S3 test event {"Service": "Amazon S3", "Event": "s3:TestEvent"}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_test_event(event)
+
+    def parse(self, event: Mapping[str, Any]) -> S3TestEvent:
+        bucket = event.get("Bucket")
+        return S3TestEvent(bucket if isinstance(bucket, str) else None)
+
+    def reply(self, parsed: S3TestEvent, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        logger.info("S3 test event acknowledged", extra={"bucket": parsed.bucket})
+        return {"status": "acknowledged", "event": "s3:TestEvent"}
+
+
+NOTIFICATIONS, TEST_EVENTS = Notifications(), S3TestEvents()

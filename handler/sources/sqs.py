@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from handler.errors import TransientError
+from handler.observability import logger
 from handler.sources import eventbridge, s3
-from handler.sources.s3 import BadRecord, ObjectRef
+from handler.sources.s3 import BadRecord, ObjectRef, report_bad_record
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from handler.diagnose import Outcome
 
 
 @dataclass(frozen=True)
@@ -18,7 +25,6 @@ class Message:
     message_id: str
     refs: tuple[ObjectRef, ...] = ()
     bad_records: tuple[BadRecord, ...] = ()  # malformed records inside a readable body: rejected, not retried
-    test_event: bool = False
     error: str | None = None  # the body is no S3 event at all: the message fails, and ends in the DLQ
 
 
@@ -50,11 +56,6 @@ def process_batch(event: Mapping[str, Any], handle_message: Callable[[Any], None
     return dict(process_partial_response(dict(event), handle_message, processor, context))
 
 
-def batch_response(failed_message_ids: list[str]) -> dict[str, Any]:
-    """The reply Lambda's SQS event source mapping reads with ReportBatchItemFailures."""
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed_message_ids]}
-
-
 def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
     message_id = str(record.get("messageId") or f"#{index}")
     try:
@@ -67,7 +68,7 @@ def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
         # S3 -> SNS -> SQS without raw message delivery: the S3 event is a string inside the SNS envelope.
         return _parse_message(index, {"messageId": message_id, "body": body["Message"]})
     if s3.is_test_event(body):
-        return Message(message_id, test_event=True)
+        return Message(message_id)  # nothing to diagnose, nothing to retry
     if s3.is_notification(body):
         parsed = s3.parse_notification(body)
         return Message(
@@ -81,3 +82,47 @@ def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
         except (KeyError, TypeError, ValueError) as exc:
             return Message(message_id, error=f"malformed EventBridge event: {exc!r}")
     return Message(message_id, error="message body is neither an S3 notification nor an S3 test event")
+
+
+@dataclass(frozen=True)
+class Batch:
+    event: Mapping[str, Any]  # handed back to Powertools' batch processor as it came
+    messages: tuple[Message, ...]
+
+    @property
+    def refs(self) -> tuple[ObjectRef, ...]:
+        return tuple(ref for message in self.messages for ref in message.refs)
+
+
+class Batches:
+    """Every message's objects are diagnosed; only the messages that need a retry are reported as failed."""
+
+    shape = 'SQS batch of S3 events {"Records": [{"eventSource": "aws:sqs", "body": "<S3 event JSON>", ...}]}'
+
+    def recognises(self, event: Mapping[str, Any]) -> bool:
+        return is_batch(event)
+
+    def parse(self, event: Mapping[str, Any]) -> Batch:
+        # One Message per id: a message delivered twice in a batch is diagnosed once.
+        messages = {message.message_id: message for message in parse_batch(event)}
+        return Batch(event, tuple(messages.values()))
+
+    def reply(self, parsed: Batch, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        each = iter(results)
+        results_of = {m.message_id: (m, [next(each) for _ in m.refs]) for m in parsed.messages}
+
+        def handle_message(record: SQSRecord) -> None:
+            message, message_results = results_of[record.message_id]
+            if message.error:
+                logger.error("unreadable SQS message", extra={"message_id": record.message_id, "error": message.error})
+                raise ValueError(message.error)  # redelivered until maxReceiveCount, then it waits in the DLQ
+            for bad in message.bad_records:
+                report_bad_record(bad)
+            failed = [str(r) for r in message_results if isinstance(r, TransientError)]
+            if failed:
+                raise TransientError("; ".join(failed))
+
+        return process_batch(parsed.event, handle_message, context)
+
+
+BATCHES = Batches()

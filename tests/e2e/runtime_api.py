@@ -31,6 +31,7 @@ class RuntimeAPI:
         self.pending: queue.Queue[Invocation] = queue.Queue()
         self.by_id: dict[str, Invocation] = {}
         self.next_calls = 0
+        self._next_called = threading.Condition()
         self.init_error: dict[str, Any] | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -61,6 +62,11 @@ class RuntimeAPI:
                 raise TimeoutError(f"no answer for {invocation.request_id} within {timeout} s")
         return invocation
 
+    def wait_for_next_calls(self, count: int, timeout: float = 30.0) -> bool:
+        """Wait until the runtime has asked for `count` events: it finished the ones before and waits for more."""
+        with self._next_called:
+            return self._next_called.wait_for(lambda: self.next_calls >= count, timeout)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -73,7 +79,9 @@ class RuntimeAPI:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._reply(404, {"errorMessage": "unknown path"})
-                api.next_calls += 1
+                with api._next_called:
+                    api.next_calls += 1
+                    api._next_called.notify_all()
                 invocation = api.pending.get()  # long poll, as the real API does
                 body = json.dumps(invocation.event).encode()
                 self.send_response(200)

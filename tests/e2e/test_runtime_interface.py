@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -81,8 +80,8 @@ def test_runtime_interface_client_runs_the_image_cmd(task_root, local_stack, han
         test_event = api.invoke(json.loads((EVENTS / "s3-test-event.json").read_text(encoding="utf-8")), alive)
         unknown = api.invoke({"hello": "world"}, alive)
         second = api.invoke(s3_event(keys[1], etags[1]), alive)
-        time.sleep(0.2)
-        assert process.poll() is None, "the runtime exited instead of waiting for the next event"
+        asked = api.wait_for_next_calls(5)  # four events answered, and the runtime asks for a fifth
+        assert asked and process.poll() is None, "the runtime exited instead of waiting for the next event"
     except (RuntimeError, TimeoutError):
         process.terminate()
         output, _ = process.communicate(timeout=30)

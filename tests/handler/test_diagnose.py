@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from handler.sources.s3 import ObjectRef
+from handler.sources.s3 import ObjectRef, Origin
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET
 
@@ -86,3 +86,10 @@ def test_replaced_object_is_not_diagnosed_under_the_old_event(aws, container, le
 def test_removal_events_are_ignored(aws, container):
     ref = ObjectRef(bucket=BUCKET, key="garden-images/x.jpg", event_name="ObjectRemoved:Delete")
     assert container.diagnoser.diagnose(ref).status == "skipped"
+
+
+@pytest.mark.parametrize("origin", [Origin.API, Origin.BACKFILL, Origin.BATCH_OPERATIONS])
+def test_an_existing_object_named_without_an_s3_event_is_diagnosed(aws, container, leaf_jpeg, origin):
+    ref = replace(upload(aws, f"garden-images/{origin}.jpg", leaf_jpeg(1)), event_name=None, origin=origin)
+    assert container.diagnoser.diagnose(ref).status == "ok"
+    assert container.table.get(ref.uri)["label"] == LABELS[1]

@@ -1,33 +1,49 @@
-"""Every fixture in events/ is recognised by exactly one source check: detection cannot depend on order."""
+"""Every fixture in events/ is recognised by exactly one source: detection cannot depend on order."""
 
 import json
 
 import pytest
 
-from handler.sources import batch_ops, eventbridge, s3, sqs
+from handler.errors import UnknownEvent
+from handler.sources.dispatch import event_sources, recognise
+from handler.sources.s3 import ObjectRef
 from tests.conftest import EVENTS
 
-CHECKS = {
-    "s3 notification": s3.is_notification,
-    "s3 test event": s3.is_test_event,
-    "sqs batch": sqs.is_batch,
-    "eventbridge": eventbridge.is_object_created,
-    "batch operations": batch_ops.is_job_invocation,
-}
-EXPECTED = {
-    "s3-put.json": "s3 notification",
-    "s3-put-special-keys.json": "s3 notification",
-    "s3-put-outside-prefix.json": "s3 notification",
-    "s3-copy-writeback.json": "s3 notification",
-    "s3-test-event.json": "s3 test event",
-    "sqs-s3-put.json": "sqs batch",
-    "eventbridge-s3-object-created.json": "eventbridge",
-    "batch-ops-v1.json": "batch operations",
-    "batch-ops-v2.json": "batch operations",
-}
+SOURCES = event_sources(resolve_api=lambda event, context: {})
+FIXTURES = sorted(EVENTS.glob("*.json"))
+KINDS = {"api": "RestProxy", "batch-ops": "JobInvocations", "eventbridge": "ObjectCreatedEvents",
+         "s3-test-event": "S3TestEvents", "s3": "Notifications", "sqs": "Batches"}
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_fixture_matches_exactly_its_own_source(name):
-    event = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    assert [source for source, check in CHECKS.items() if check(event)] == [EXPECTED[name]]
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def kind(name: str) -> str:
+    """The source a fixture's name promises, by its longest matching prefix."""
+    prefixes = [prefix for prefix in KINDS if name.startswith(prefix)]
+    assert prefixes, f"events/{name}: name it after its source, starting with one of {sorted(KINDS)}"
+    return KINDS[max(prefixes, key=len)]
+
+
+def test_every_source_has_a_fixture():
+    assert {kind(path.name) for path in FIXTURES} == {type(source).__name__ for source in SOURCES}
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_each_fixture_matches_exactly_its_own_source(path):
+    event = load(path)
+    assert [type(s).__name__ for s in SOURCES if s.recognises(event)] == [kind(path.name)]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_each_fixture_parses_to_the_objects_it_names(path):
+    parsed = recognise(load(path), SOURCES).parse(load(path))
+    assert all(isinstance(ref, ObjectRef) and ref.bucket and ref.key for ref in parsed.refs)
+
+
+def test_an_unknown_event_names_every_accepted_shape_once():
+    with pytest.raises(UnknownEvent) as raised:
+        recognise({"hello": "world"}, SOURCES)
+    message = str(raised.value)
+    assert all(message.count(source.shape) == 1 for source in SOURCES)

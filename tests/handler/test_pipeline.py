@@ -1,7 +1,6 @@
 """Records of one invocation overlap on the pool, come back in order, and inference never runs twice at once."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from handler.errors import TransientError
 from handler.pipeline import RecordPipeline
 from handler.sources.s3 import ObjectRef
 from model.runtime import Classifier
+from tests.threads import run_together
 
 
 def refs(n: int) -> list[ObjectRef]:
@@ -50,19 +50,31 @@ def test_a_record_that_would_start_too_late_is_a_transient_error():
 
 
 class OneAtATimeBackend:
-    """Fails if two threads are inside the interpreter together, as LiteRT would corrupt its tensors."""
+    """Fails if two threads are inside the interpreter together, as LiteRT would corrupt its tensors.
+
+    The first call stays inside until a second caller arrives (at most a second): without the classifier's
+    lock the other threads, already calling, arrive at once; with it none can, and the wait runs out.
+    """
 
     def __init__(self) -> None:
         self.inside = 0
         self.most = 0
         self.calls = 0
+        self._count = threading.Lock()
+        self._second_inside = threading.Event()
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        self.inside += 1
-        self.most = max(self.most, self.inside)
-        time.sleep(0.002)
-        self.inside -= 1
-        self.calls += 1
+        with self._count:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            first = self.calls == 0 and self.inside == 1
+            if self.inside > 1:
+                self._second_inside.set()
+        if first:
+            self._second_inside.wait(timeout=1.0)
+        with self._count:
+            self.inside -= 1
+            self.calls += 1
         return np.array([[0.9, 0.1]], dtype=np.float32)
 
 
@@ -74,11 +86,5 @@ def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
     backend = OneAtATimeBackend()
     classifier = Classifier(meta.__class__(**{**meta.__dict__, "labels": ("a", "b")}), backend)
     image = Image.new("RGB", (meta.width, meta.height), "green")
-    threads = [
-        threading.Thread(target=lambda: [classifier.classify(image) for _ in range(10)]) for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together([lambda: [classifier.classify(image) for _ in range(10)]] * 4)
     assert backend.calls == 40 and backend.most == 1

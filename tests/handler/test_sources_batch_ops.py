@@ -8,6 +8,7 @@ from handler.diagnose import Outcome
 from handler.errors import TransientError
 from handler.records import ok_record, rejected_record
 from handler.sources import batch_ops
+from handler.sources.s3 import Origin
 from model.runtime import Prediction
 from tests.conftest import EVENTS
 
@@ -34,7 +35,7 @@ def test_schema_2_names_the_bucket_and_the_key_is_url_decoded():
         "leaf-images-local",
         "garden-images/backfill/my garden/leaf (1).jpg",
     )
-    assert task.ref.event_name.startswith("ObjectCreated:")
+    assert (task.ref.origin, task.ref.event_name) == (Origin.BATCH_OPERATIONS, None)
 
 
 def test_a_task_without_a_key_is_unreadable_not_fatal():

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from handler.errors import MetadataNotWritten
@@ -96,3 +98,18 @@ def test_non_ascii_labels_are_percent_encoded_for_s3():
     meta = diagnosis_metadata(record)
     assert meta["diagnosis-label"] == "%C3%89rable_tache noire"
     assert all(value.isascii() for value in meta.values())
+
+
+def test_a_claim_answers_whether_these_bytes_are_recorded_or_being_written():
+    from handler.records import EventKey
+    from handler.stores import Claim
+
+    key = EventKey.of("s3://b/k.jpg", None, "e1", None, "m1")
+    recorded = Claim(key, "t", {"status": "ok", "etag": "e1", "model_version": "m1"})
+    assert recorded.recorded_for("e1", "m1")
+    assert not recorded.recorded_for("e2", "m1") and not recorded.recorded_for("e1", "m2")
+    assert not Claim(key, "t", {"etag": "e1", "model_version": "m1"}).recorded_for("e1", "m1")  # a bare claim
+    live = Claim(key, "t", {"claim_etag": "e1", "claim_until": int(time.time()) + 60})
+    expired = Claim(key, "t", {"claim_etag": "e1", "claim_until": int(time.time()) - 1})
+    assert live.live_claim_for("e1") and not live.live_claim_for("e2") and not expired.live_claim_for("e1")
+    assert not Claim(key).recorded_for("e1", "m1") and not Claim(key).live_claim_for("e1")

@@ -1,5 +1,6 @@
 """The commands README.md and docs/ give, run as a newcomer would: as processes, on the embedded default."""
 
+import json
 import os
 import re
 import subprocess
@@ -111,3 +112,20 @@ def test_invoke_runs_each_event_file_like_sam_local_invoke(event, expected):
     result = run("-m", "local.invoke", str(EVENTS / event))
     assert result.returncode == 0, result.stdout + result.stderr
     assert expected in result.stdout
+
+
+def test_invoke_exits_non_zero_when_the_handler_raises(tmp_path):
+    event = tmp_path / "unknown.json"
+    event.write_text('{"hello": "world"}', encoding="utf-8")
+    result = run("-m", "local.invoke", str(event))
+    assert result.returncode == 1 and '"errorType": "UnknownEvent"' in result.stdout, result.stdout + result.stderr
+
+
+def test_invoke_exits_non_zero_when_the_reply_reports_a_failed_task(tmp_path):
+    event = json.loads((EVENTS / "batch-ops-v2.json").read_text(encoding="utf-8"))
+    del event["tasks"][0]["s3Key"]  # an unreadable manifest line: a PermanentFailure in the job report
+    path = tmp_path / "batch-ops-unreadable.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    result = run("-m", "local.invoke", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert '"resultCode": "PermanentFailure"' in result.stdout and "not Succeeded" in result.stderr

@@ -1,6 +1,5 @@
 """At-least-once delivery: duplicates, concurrent duplicates and legitimate overwrites, over HTTP."""
 
-import threading
 
 import pytest
 
@@ -8,6 +7,7 @@ from handler.errors import TransientError
 from local.aws import drain_events
 from local.faults import FaultPlan
 from model.synthetic import LABELS
+from tests.threads import run_together
 
 SMALL = (128, 128)
 
@@ -43,20 +43,14 @@ def test_the_same_event_twice_at_once_gives_one_inference_and_one_write(make_rig
     assert len(events) == len(keys)
     replies, errors = [], []
 
-    def deliver(event, gate):
-        gate.wait()
+    def deliver(event):
         try:
             replies.append(rig.invoke(event))
         except TransientError as exc:  # the loser: Lambda would retry it
             errors.append((event, exc))
 
     for event in events:
-        gate = threading.Barrier(2)
-        threads = [threading.Thread(target=deliver, args=(event, gate)) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        run_together([lambda: deliver(event)] * 2)
     assert all("being diagnosed by another invocation" in str(exc) for _, exc in errors)
     for event, _ in errors:  # Lambda's retry of the loser
         assert statuses(rig.invoke(event)) == ["skipped"]

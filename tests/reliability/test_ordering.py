@@ -1,7 +1,6 @@
 """Disorder and races: late older events, objects replaced or deleted between event and read."""
 
 import copy
-import threading
 
 import pytest
 
@@ -10,6 +9,7 @@ from handler.records import sequencer_order
 from local.aws import drain_events
 from model.synthetic import LABELS
 from tests.reliability.test_idempotency import SMALL, events_for, statuses
+from tests.threads import run_together
 
 
 def with_sequencer(event, sequencer):
@@ -55,20 +55,14 @@ def test_older_and_newer_events_at_once_always_leave_the_newer_result(make_rig, 
         by_key.setdefault(event["Records"][0]["s3"]["object"]["key"], []).append(event)
     failures = []
 
-    def deliver(event, gate):
-        gate.wait()
+    def deliver(event):
         try:
             rig.invoke(event)
         except TransientError:
             failures.append(event)
 
     for old, new in by_key.values():
-        gate = threading.Barrier(2)
-        threads = [threading.Thread(target=deliver, args=(e, gate)) for e in (new, old)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        run_together([lambda e=e: deliver(e) for e in (new, old)])
     for event in failures:  # Lambda's retries
         rig.invoke(event)
     for key in keys:

@@ -1,0 +1,54 @@
+"""The one shape every event source has, and the tuple of sources the handler walks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from handler.errors import TransientError, UnknownEvent
+from handler.sources import api, batch_ops, eventbridge, s3, sqs
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from handler.diagnose import Outcome
+    from handler.sources.s3 import ObjectRef
+
+
+
+class Parsed(Protocol):
+    """What a source read from one event: the objects to diagnose, and whatever its reply needs."""
+
+    @property
+    def refs(self) -> Sequence[ObjectRef]: ...
+
+
+P = TypeVar("P", bound=Parsed)
+
+
+class EventSource(Protocol[P]):
+    """Recognise a raw event by its structure, parse it to object references, build the source's reply."""
+
+    shape: str  # one line: what the raw event looks like, for the unknown-event error
+
+    def recognises(self, event: Mapping[str, Any]) -> bool: ...
+
+    def parse(self, event: Mapping[str, Any]) -> P: ...
+
+    def reply(self, parsed: P, results: Sequence[Outcome | TransientError], context: LambdaContext) -> dict[str, Any]:
+        """The answer this source's caller expects; it may raise TransientError to have the event retried."""
+        ...
+
+
+def event_sources(resolve_api: Callable[[Mapping[str, Any], LambdaContext], dict[str, Any]]) -> tuple[EventSource[Any], ...]:
+    """Every source; no two recognise the same event (tests/handler/test_event_shapes.py), so order is free."""
+    return (s3.NOTIFICATIONS, s3.TEST_EVENTS, api.RestProxy(resolve_api), sqs.BATCHES, eventbridge.OBJECT_CREATED,
+            batch_ops.JOB_INVOCATIONS)
+
+
+def recognise(event: Mapping[str, Any], sources: Sequence[EventSource[Any]]) -> EventSource[Any]:
+    """The source of this event; UnknownEvent naming every accepted shape when none recognises it."""
+    for source in sources:
+        if source.recognises(event):
+            return source
+    raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(source.shape for source in sources))
