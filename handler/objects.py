@@ -50,17 +50,22 @@ class ObjectReader:
         params: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
         if ref.version_id:
             params["VersionId"] = ref.version_id
-        try:
-            head = self._s3.head_object(**params)
-        except ClientError as exc:
-            raise _domain_error(exc, ref) from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
+        head = self._read(self._s3.head_object, ref, params)
         if ref.etag:
             return ref  # the event names its bytes; the HEAD only said the key exists
         etag = (head.get("ETag") or "").strip('"') or None
         return replace(ref, etag=etag, version_id=ref.version_id or head.get("VersionId"),
                        size=int(head.get("ContentLength") or 0))
+
+    @staticmethod
+    def _read(call: Any, ref: ObjectRef, params: dict[str, Any]) -> dict[str, Any]:
+        """One S3 read; its errors become the domain's (missing, refused, retry)."""
+        try:
+            return call(**params)
+        except ClientError as exc:
+            raise _domain_error(exc, ref) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
 
     def fetch(self, ref: ObjectRef) -> StoredObject:
         # ChecksumMode: the reply then names the object's checksum algorithm, which the write-back keeps.
@@ -70,12 +75,7 @@ class ObjectReader:
         elif ref.etag:
             # The object may have been overwritten since the event: read the bytes the event names.
             params["IfMatch"] = ref.etag
-        try:
-            response = self._s3.get_object(**params)
-        except ClientError as exc:
-            raise _domain_error(exc, ref) from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"reading {ref.uri} failed: {exc}") from exc
+        response = self._read(self._s3.get_object, ref, params)
         body = response["Body"]
         declared = response.get("ContentLength")
         size = int(declared or 0)
