@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -88,10 +87,10 @@ def resident_bytes() -> int:
 
 def return_freed_buffers_to_the_os() -> bool:
     """Fix glibc's mmap threshold at MMAP_THRESHOLD; False where there is no glibc (macOS, musl)."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # The process's own symbols: libc is already loaded. ctypes.util.find_library would run
+        # ldconfig in a subprocess (~6 ms) on the first decode, inside the first invocation.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
