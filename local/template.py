@@ -66,7 +66,8 @@ class Deployment:
     Conditions, Fn::If, Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split and Fn::FindInMap are evaluated;
     AWS::NoValue disappears. What only exists once deployed (Ref or GetAtt of a resource) becomes the
     value given in `resource_values` ("DiagnosisTable.Arn": "arn:...") or else a placeholder such as
-    "<DiagnosisTable.Arn>", so resolved ARNs still show which resource they name.
+    "<DiagnosisTable.Arn>" (a URL attribute: "https://<DiagnosisFunctionUrl.FunctionUrl>/"), so resolved
+    values still show which resource they name.
     """
 
     def __init__(
@@ -155,7 +156,10 @@ class Deployment:
             raise KeyError(f"{name!r} names no parameter or resource")
         if "Condition" in spec and not self.condition(spec["Condition"]):
             raise ValueError(f"{name!r} names {resource}, which these parameters do not create")
-        return self.resource_values.get(name, f"<{name}>")
+        if name in self.resource_values:
+            return self.resource_values[name]
+        # A URL attribute (a Function URL's FunctionUrl) keeps a URL's shape, so Fn::Split and Fn::Select work on it.
+        return f"https://<{name}>/" if name.endswith("Url") else f"<{name}>"
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

@@ -500,6 +500,7 @@ def test_samconfig_deploys_without_questions_beyond_the_guided_ones():
         {"ExistingBucketName": "my-garden-photos", "ImagePrefix": "garden/images/"},
         {"ExistingBucketName": "my-garden-photos", "IngestionMode": "buffered", "BatchOperationsRole": "enabled"},
         {"ModelUri": "s3://my-models/plantnet/v1/"},
+        {"ExistingBucketName": "my-garden-photos", "ExistingBucketObjectLock": "enabled", "EventBusName": "garden-events"},
     ],
 )
 def test_sam_translator_transforms_the_template(monkeypatch, params):
