@@ -19,7 +19,6 @@ from local.iam import allows, function_role_policy
 from local.template import ParameterError
 from tests.e2e.conftest import BUCKET, TABLE, handler_client, handler_policy
 
-
 DENIED = ("AccessDenied", "AccessDeniedException", "403")
 
 
