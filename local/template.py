@@ -61,10 +61,13 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 class Deployment:
     """The template as CloudFormation would see it for one set of parameters.
 
+    Parameters are checked as CloudFormation checks them (AllowedValues, AllowedPattern, MinValue,
+    MaxValue, then the template's Rules): a combination it would refuse raises ParameterError.
     Conditions, Fn::If, Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split and Fn::FindInMap are evaluated;
     AWS::NoValue disappears. What only exists once deployed (Ref or GetAtt of a resource) becomes the
     value given in `resource_values` ("DiagnosisTable.Arn": "arn:...") or else a placeholder such as
-    "<DiagnosisTable.Arn>", so resolved ARNs still show which resource they name.
+    "<DiagnosisTable.Arn>" (a URL attribute: "https://<DiagnosisFunctionUrl.FunctionUrl>/"), so resolved
+    values still show which resource they name.
     """
 
     def __init__(
@@ -80,6 +83,14 @@ class Deployment:
             raise KeyError(f"not parameters of the template: {sorted(unknown)}")
         self.params = {name: (params or {}).get(name, spec.get("Default")) for name, spec in declared.items()}
         self.resource_values = resource_values or {}
+        for name, spec in declared.items():
+            _check_parameter(name, spec, self.params[name])
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._evaluate_condition(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self._evaluate_condition(assertion["Assert"]):
+                    raise ParameterError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
 
     def condition(self, name: str) -> bool:
         return bool(self._evaluate_condition(self.template["Conditions"][name]))
@@ -145,7 +156,10 @@ class Deployment:
             raise KeyError(f"{name!r} names no parameter or resource")
         if "Condition" in spec and not self.condition(spec["Condition"]):
             raise ValueError(f"{name!r} names {resource}, which these parameters do not create")
-        return self.resource_values.get(name, f"<{name}>")
+        if name in self.resource_values:
+            return self.resource_values[name]
+        # A URL attribute (a Function URL's FunctionUrl) keeps a URL's shape, so Fn::Split and Fn::Select work on it.
+        return f"https://<{name}>/" if name.endswith("Url") else f"<{name}>"
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
@@ -180,3 +194,18 @@ class Deployment:
 
 
 _NO_VALUE = object()  # AWS::NoValue: the key or list item is left out
+
+
+class ParameterError(ValueError):
+    """A parameter value, or a combination of them, that CloudFormation would refuse before creating anything."""
+
+
+def _check_parameter(name: str, spec: dict[str, Any], value: Any) -> None:
+    if "AllowedValues" in spec and str(value) not in {str(v) for v in spec["AllowedValues"]}:
+        raise ParameterError(f"{name}={value!r} is not one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], str(value)):
+        raise ParameterError(f"{name}={value!r} does not match {spec['AllowedPattern']}")
+    if spec.get("Type") == "Number":
+        number = float(value)
+        if number < spec.get("MinValue", number) or number > spec.get("MaxValue", number):
+            raise ParameterError(f"{name}={value!r} is outside {spec.get('MinValue')}..{spec.get('MaxValue')}")

@@ -134,11 +134,14 @@ def test_the_role_reads_and_writes_only_under_the_prefix_of_that_bucket(existing
     statements = s3_statements(resources)
     actions = {a for st in statements for a in as_list(st["Action"])}
     reads = {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"}
-    # The write-back copy keeps tags, retention and legal hold: writing those is part of the same copy.
-    writes = {"s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectRetention", "s3:PutObjectLegalHold"}
+    # The write-back copy keeps tags; retention and legal hold only with ExistingBucketObjectLock (test_iam_scope).
+    writes = {"s3:PutObject", "s3:PutObjectTagging"}
     assert actions == reads | (writes if sink != "dynamodb" else set())
     for statement in statements:
         assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{bucket_of(existing)}/{PREFIX}*"]
+        if "s3:PutObject" in as_list(statement["Action"]):  # only as a copy from under the same prefix
+            copy_sources = statement["Condition"]["StringLike"]["s3:x-amz-copy-source"]
+            assert copy_sources == [f"{bucket_of(existing)}/{PREFIX}*", f"/{bucket_of(existing)}/{PREFIX}*"]
 
 
 @pytest.mark.parametrize(("existing", "mode"), COMBINATIONS, ids=COMBO_IDS)
@@ -243,8 +246,10 @@ def test_model_uri_sets_the_variable_and_grants_reads_of_exactly_that_prefix(exi
 
 def test_model_uri_must_name_a_folder():
     pattern = PARSED["Parameters"]["ModelUri"]["AllowedPattern"]
-    for good in ("", "s3://my-models/plantnet/v1/", "s3://my-models/"):
+    for good in ("", "s3://my-models/plantnet/v1/", "s3://my-models/v1/"):
         assert re.fullmatch(pattern, good), good
-    # Without the closing "/", the grant "v1*" would also cover v10/, v1-old/, ...
-    for bad in ("s3://my-models/plantnet/v1", "my-models/v1/", "s3://my-models/v*/", "https://x/y/"):
+    # Without the closing "/", the grant "v1*" would also cover v10/, v1-old/, ...; without a folder,
+    # "s3://my-models/" would grant GetObject on the whole bucket.
+    for bad in ("s3://my-models/plantnet/v1", "my-models/v1/", "s3://my-models/v*/", "https://x/y/", "s3://my-models/",
+                "s3://my-models", "s3://my-models//"):
         assert not re.fullmatch(pattern, bad), bad

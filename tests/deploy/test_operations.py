@@ -149,6 +149,12 @@ def test_every_combination_resolves_without_naming_a_resource_it_leaves_out():
     # Deployment raises when a created resource or output refers to one its conditions leave out.
     for existing in ("", EXISTING):
         for mode in ("direct", "buffered"):
-            for extra in ({}, {"BatchOperationsRole": "enabled", "ModelUri": "s3://m/x/", "AlarmEmail": "a@b.c"}):
+            for extra in ({}, {"BatchOperationsRole": "enabled", "ModelUri": "s3://models/x/", "AlarmEmail": "a@b.c"}):
                 deployment = deploy(existing, mode, **extra)
+                assert deployment.resources() and deployment.outputs()
+            for door in ({"FrontDoor": "HttpApi", "ApiAuth": "JWT", "JwtIssuer": "https://i.example", "JwtAudience": "a"},
+                         {"FrontDoor": "FunctionUrl", "ApiAuth": "NONE", "CorsAllowedOrigins": "https://a.example"},
+                         {"FrontDoor": "None", "EventBusName": "garden-events", "ResultSink": "s3-metadata"}):
+                lock = {"ExistingBucketObjectLock": "enabled"} if existing else {}
+                deployment = deploy(existing, mode, **door, **lock)
                 assert deployment.resources() and deployment.outputs()
