@@ -83,7 +83,7 @@ def read_whole_body_when_asked(module) -> None:
         obj = fetch(ref)
         if not WHOLE_BODY["on"] or obj.body is None:
             return obj
-        return dataclasses.replace(obj, body=obj.body.getvalue())
+        return dataclasses.replace(obj, body=obj.body.read())
 
     reader.fetch = maybe_whole
 

@@ -11,11 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.config import Settings
 from handler.container import Container
-from handler.diagnose import Outcome
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger, metrics, read_denied, safe_traceback, shorten, tracer
 from handler.sources.dispatch import event_sources, recognise
-from handler.sources.s3 import ObjectRef
 
 # Stop starting new records when less than this is left, so nothing is half-written: a fifth of the
 # invocation's time, at most 5 s. A 5 s function then starts records for 4 s, a 900 s one for 895 s.

@@ -8,7 +8,7 @@ from typing import Any
 
 from handler.config import Settings
 from handler.diagnose import Diagnoser
-from handler.model_source import fetch_model_dir
+from handler.model_download import fetch_model_dir
 from handler.objects import ObjectReader
 from handler.pipeline import RecordPipeline
 from handler.object_metadata import S3MetadataStore

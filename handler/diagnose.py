@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from PIL import Image
 
 from handler.config import Settings
+from handler.domain import Claim, DiagnosisRecord, EventKey, ObjectRef, Outcome, StoredObject, bare_etag
 from handler.errors import AlreadyRecorded, ImageRejected, InProgress, MetadataNotWritten, ObjectGone, ObjectMissing
-from handler.imaging import decode_image
-from handler.objects import ObjectReader, StoredObject
-from handler.observability import span
-from handler.records import DiagnosisRecord, EventKey, ok_record, rejected_record
-from handler.sources.s3 import ObjectRef
 from handler.object_metadata import MODEL_META
-from handler.stores import Claim, StoreChain
+from handler.objects import ObjectReader
+from handler.observability import span
+from handler.records import ok_record, rejected_record
+from handler.stores import StoreChain
+from model.imaging import decode_image
 from model.runtime import Classifier, Prediction
 
 COPY_EVENT = "ObjectCreated:Copy"  # what our metadata write-back fires
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one object: 'ok', 'rejected' (recorded) or 'skipped' (not recorded)."""
-
-    ref: ObjectRef
-    status: str
-    reason: str | None = None
-    record: DiagnosisRecord | None = None
-    metric: str | None = None  # a counter this outcome adds besides its status's (counted by the handler)
-
-    def summary(self) -> dict[str, Any]:
-        """This outcome's line in a source's reply."""
-        return {"image": self.ref.uri, "status": self.status, "reason": self.reason}
 
 
 class Diagnoser:
@@ -145,7 +129,7 @@ class Diagnoser:
 
 def _identity(ref: ObjectRef) -> dict[str, str | None]:
     """The ref's ETag/version only: the record's EventKey must equal the one claimed."""
-    return {"etag": (ref.etag or "").strip('"') or None, "version_id": ref.version_id, "sequencer": ref.sequencer}
+    return {"etag": bare_etag(ref.etag), "version_id": ref.version_id, "sequencer": ref.sequencer}
 
 
 def _missing(ref: ObjectRef, exc: ObjectMissing) -> Outcome:

@@ -11,9 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
 from handler.errors import MetadataNotWritten, TransientError
-from handler.objects import StoredObject
-from handler.records import DiagnosisRecord, EventKey
-from handler.stores import Claim
+from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
@@ -67,7 +65,7 @@ class S3MetadataStore:
             "MetadataDirective": "REPLACE",
             "TaggingDirective": "COPY",
             "Metadata": metadata,
-            **_still_valid(obj.headers),
+            **_still_valid(obj.copy_parameters),
         }
         if obj.content_type:
             params["ContentType"] = obj.content_type

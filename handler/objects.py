@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
+from handler.domain import ObjectRef, StoredObject, bare_etag
 from handler.observability import shorten
-from handler.sources.s3 import ObjectRef
 from handler.streaming import StreamedBody
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -18,20 +18,6 @@ _DENIED_CODES = {"AccessDenied", "403"}
 _REPLACED_CODES = {"NoSuchVersion", "PreconditionFailed", "412"}
 _CHECKSUMS = {"ChecksumCRC32": "CRC32", "ChecksumCRC32C": "CRC32C", "ChecksumCRC64NVME": "CRC64NVME",
               "ChecksumSHA1": "SHA1", "ChecksumSHA256": "SHA256"}
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """An object's bytes and the settings a copy onto itself must carry over."""
-
-    ref: ObjectRef
-    body: StreamedBody | None  # None when the object is over the byte limit: never read
-    size: int
-    etag: str | None
-    version_id: str | None
-    content_type: str | None
-    metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, Any] = field(default_factory=dict)  # CopyObject parameters that keep the object's settings
 
 
 class ObjectReader:
@@ -53,9 +39,7 @@ class ObjectReader:
         head = self._read(self._s3.head_object, ref, params)
         if ref.etag:
             return ref  # the event names its bytes; the HEAD only said the key exists
-        etag = (head.get("ETag") or "").strip('"') or None
-        return replace(ref, etag=etag, version_id=ref.version_id or head.get("VersionId"),
-                       size=int(head.get("ContentLength") or 0))
+        return replace(ref, etag=bare_etag(head.get("ETag")), version_id=ref.version_id or head.get("VersionId"))
 
     @staticmethod
     def _read(call: Any, ref: ObjectRef, params: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +73,11 @@ class ObjectReader:
             ref=ref,
             body=streamed,
             size=size,
-            etag=(response.get("ETag") or "").strip('"') or None,
+            etag=bare_etag(response.get("ETag")),
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
-            headers=kept_settings(response),
+            copy_parameters=kept_settings(response),
         )
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from handler.object_metadata import read_diagnosis
 from handler.s3_uri import s3_uri
-from handler.sources.s3 import ObjectRef, Origin
+from handler.domain import ObjectRef, Origin
 
 BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
 

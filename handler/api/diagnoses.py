@@ -20,9 +20,9 @@ from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
 from handler.client_errors import error_code
 from handler.config import Settings
+from handler.domain import ObjectRef, Origin, bare_etag
 from handler.container import Container
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
-from handler.sources.s3 import ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 from handler.observability import read_denied
 
@@ -95,10 +95,10 @@ class DiagnosisApi:
         size = int(head.get("ContentLength") or 0)
         if size > self._settings.max_image_bytes:
             raise RequestEntityTooLargeError(f"{shown(location.uri)} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
-        etag = (head.get("ETag") or "").strip('"') or None
+        etag = bare_etag(head.get("ETag"))
         # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
         ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
-                        size=size, event_name=None, origin=Origin.API)
+                        event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
-    from handler.errors import TransientError
-    from handler.sources.s3 import ObjectRef
+from handler.domain import ObjectRef, Outcome
+from handler.errors import TransientError
 
 Resolve = Callable[[Mapping[str, Any], Any], dict[str, Any]]  # Powertools' APIGatewayRestResolver.resolve
 

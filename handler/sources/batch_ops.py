@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from handler.domain import ObjectRef, Origin, Outcome
 from handler.errors import TransientError
 from handler.observability import logger
-from handler.sources.s3 import ObjectRef, Origin, decode_s3_key
-
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
+from handler.sources.s3 import decode_s3_key
 
 SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
 # The job report keeps resultString; long reasons are cut so one task cannot bloat it.

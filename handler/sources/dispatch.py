@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from handler.errors import TransientError, UnknownEvent
 from handler.sources import api, batch_ops, eventbridge, s3, sqs
 
+from handler.domain import ObjectRef, Outcome
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from handler.diagnose import Outcome
-    from handler.sources.s3 import ObjectRef
-
 
 
 class Parsed(Protocol):

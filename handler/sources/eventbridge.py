@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
-from handler.sources.s3 import ObjectRef, decode_s3_key
-
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
+from handler.sources.s3 import decode_s3_key
 
 # detail.reason -> the S3 notification event name the rest of the handler speaks.
 _EVENT_NAMES = {
@@ -44,17 +42,14 @@ def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
     if not isinstance(raw, str) or not raw:
         raise ValueError(f"detail.object.key must be a non-empty string; got {raw!r}")
     key = decode_s3_key(raw)
-    size = obj.get("size")
     reason = str(detail.get("reason") or "PutObject")
     return ObjectRef(
         bucket=str(detail["bucket"]["name"]),
         key=key,
         etag=obj.get("etag") or None,
         version_id=obj.get("version-id") or None,
-        size=int(size) if size is not None else None,
         sequencer=obj.get("sequencer") or None,
         event_name=_EVENT_NAMES.get(reason, f"ObjectCreated:{reason}"),
-        event_time=event.get("time"),
         fallback_key=raw if raw != key else None,
     )
 

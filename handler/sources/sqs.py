@@ -7,15 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger
 from handler.sources import eventbridge, s3
-from handler.sources.s3 import BadRecord, ObjectRef, report_bad_record
+from handler.sources.s3 import BadRecord, report_bad_record
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from handler.diagnose import Outcome
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 
 from handler.errors import UnknownEvent
 from handler.sources.dispatch import event_sources, recognise
-from handler.sources.s3 import ObjectRef
+from handler.domain import ObjectRef
 from tests.conftest import EVENTS
 
 SOURCES = event_sources(resolve_api=lambda event, context: {})

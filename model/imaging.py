@@ -12,13 +12,15 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
 
-from handler.errors import ImageRejected, ImageTooLarge
-from handler.memory import DecodeBudget, container_budget
+from model.decode_budget import DecodeBudget, container_budget
+from model.errors import ImageRejected, ImageTooLarge
 
 # Formats a phone or a web app uploads. TIFF, PSD, FITS and friends are refused:
 # they add parser surface and nobody photographs a leaf in them. MPO (multi-picture phone
 # photos) has no entry of its own: the JPEG opener recognises it.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+# The default pixel limit (MAX_IMAGE_PIXELS): a 50 MP phone photo decodes, a pixel bomb does not.
+MAX_IMAGE_PIXELS = 50_000_000
 _WHITE = (255, 255, 255)
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -52,7 +54,7 @@ def decode_image(
 
     `data` is the bytes or a seekable file (handler.streaming.StreamedBody, decoded while it downloads).
     ImageRejected says why not; ImageTooLarge when the pixels, or the memory decoding them takes,
-    exceed a limit. `budget` defaults to the container's (handler.memory.container_budget).
+    exceed a limit. `budget` defaults to the container's (model.decode_budget.container_budget).
     """
     if not data:
         raise ImageRejected("empty object (0 bytes)")
