@@ -25,6 +25,7 @@ from handler.container import Container
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
 from handler.object_metadata import read_diagnosis
 from handler.observability import read_denied
+from handler.report import report_outcome, report_upload
 
 MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 
@@ -48,13 +49,15 @@ class DiagnosisApi:
             raise RequestEntityTooLargeError(f"image too large: {exc}") from exc
         except ImageRejected as exc:
             raise UnsupportedMediaTypeError(f"not a usable image: {exc}") from exc
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        report_upload(prediction, latency_ms)
         return {
             "status": "ok",
             "label": prediction.label,
             "confidence": prediction.confidence,
             "top_k": [{"label": label, "confidence": conf} for label, conf in prediction.top_k],
             "model_version": prediction.model_version,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "latency_ms": latency_ms,
             "stored": False,
         }
 
@@ -100,6 +103,7 @@ class DiagnosisApi:
         ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
                         event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
+        report_outcome(ref, outcome)  # counted and logged as an event's record is
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":

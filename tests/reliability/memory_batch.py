@@ -111,7 +111,7 @@ def main(directory: Path, memory_mb: str) -> None:
         from local.context import LocalContext
 
         reply = handler.app.lambda_handler(sqs_event(etags, sizes), LocalContext())
-        table = handler.app.container.table
+        table = handler.app.function().container.table
         results = {}
         for name in ORDER:
             item = table.get(f"s3://{BUCKET}/garden-images/memory/{name}") or {}
