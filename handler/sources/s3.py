@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
 from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
@@ -52,17 +53,17 @@ def parse_notification(event: Mapping[str, Any]) -> list[ObjectRef | BadRecord]:
     return parsed
 
 
-def _parse_record(record: Mapping[str, Any]) -> ObjectRef:
-    event_name = str(record["eventName"])
-    s3 = record["s3"]
-    obj = s3["object"]
+def _parse_record(raw: Mapping[str, Any]) -> ObjectRef:
+    record = S3EventRecord(dict(raw))
+    obj = record.s3.get_object
     return ObjectRef(
-        bucket=str(s3["bucket"]["name"]),
-        key=decode_s3_key(str(obj["key"])),
-        etag=obj.get("eTag") or obj.get("etag") or None,
-        version_id=obj.get("versionId") or None,
-        sequencer=obj.get("sequencer") or None,
-        event_name=event_name,
+        bucket=str(record.s3.bucket.name),
+        # Our own decoding: strict UTF-8 (a bad escape is a malformed record, not U+FFFD), see decode_s3_key.
+        key=decode_s3_key(str(obj.key)),
+        etag=obj.etag or obj.get("etag") or None,  # Powertools reads "eTag" only; hand-made events say "etag"
+        version_id=obj.version_id or None,
+        sequencer=obj.get("sequencer") or None,  # optional here; Powertools' .sequencer raises without one
+        event_name=str(record.event_name),
     )
 
 
