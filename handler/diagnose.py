@@ -8,8 +8,24 @@ from dataclasses import replace
 from PIL import Image
 
 from handler.config import Settings
-from handler.domain import Claim, DiagnosisRecord, EventKey, ObjectRef, Outcome, StoredObject, bare_etag
-from handler.errors import AlreadyRecorded, ImageRejected, InProgress, MetadataNotWritten, ObjectGone, ObjectMissing
+from handler.domain import (
+    Claim,
+    DiagnosisRecord,
+    EventKey,
+    ImageBody,
+    ObjectRef,
+    Outcome,
+    StoredObject,
+    bare_etag,
+)
+from handler.errors import (
+    AlreadyRecorded,
+    ImageRejected,
+    InProgress,
+    MetadataNotWritten,
+    ObjectGone,
+    ObjectMissing,
+)
 from handler.object_metadata import MODEL_META
 from handler.objects import ObjectReader
 from handler.observability import span
@@ -28,7 +44,7 @@ class Diagnoser:
         self._reader = reader
         self._store = store
 
-    def classify_bytes(self, data: bytes) -> Prediction:
+    def classify_bytes(self, data: bytes | ImageBody) -> Prediction:
         """Decode and classify image bytes; ImageRejected when they are not a usable image."""
         image = self._decode(data)
         with span("inference"):
@@ -66,11 +82,12 @@ class Diagnoser:
 
     def _identified(self, ref: ObjectRef) -> ObjectRef:
         """The ref the claim and the record both name: the right spelling of the key, and an ETag."""
-        if ref.fallback_key is not None:
+        fallback = ref.fallback_key
+        if fallback is not None:
             try:
                 ref = self._reader.identify(replace(ref, fallback_key=None))
             except ObjectMissing:
-                ref = replace(ref, key=ref.fallback_key, fallback_key=None)
+                ref = replace(ref, key=fallback, fallback_key=None)
         if not ref.etag:
             ref = self._reader.identify(ref)
         return ref
@@ -105,7 +122,7 @@ class Diagnoser:
         record = ok_record(ref.uri, prediction, elapsed, **_identity(ref))
         return self._store_record(ref, record, obj)
 
-    def _decode(self, data: bytes) -> Image.Image:
+    def _decode(self, data: bytes | ImageBody) -> Image.Image:
         meta = self._classifier.meta
         return decode_image(data, max_pixels=self._settings.max_image_pixels, target=(meta.width, meta.height))
 

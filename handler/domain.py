@@ -201,12 +201,12 @@ class Claim:
 
     def recorded_for(self, etag: str | None, model_version: str) -> bool:
         """The stored result is this model's, for these very bytes (a later copy only changed metadata)."""
-        prior = self.prior
-        return bool(prior) and "status" in prior and prior.get("etag") == etag and prior.get("model_version") == model_version
+        prior = self.prior or {}
+        return "status" in prior and prior.get("etag") == etag and prior.get("model_version") == model_version
 
     def live_claim_for(self, etag: str | None) -> bool:
         """An earlier claim for these very bytes has not expired: its holder is writing their result."""
-        prior = self.prior
+        prior = self.prior or {}
         return bool(prior) and prior.get("claim_etag") == etag and int(prior.get("claim_until", 0)) > time.time()
 
 

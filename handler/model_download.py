@@ -13,7 +13,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.client_errors import error_code
 from handler.errors import ConfigError, ModelUnavailable
 from handler.s3_uri import BUCKET_NAME, s3_uri, split_s3_uri
-from model.metadata import METADATA_FILE, TFLITE_FILE, ModelDirError, ModelMetadata, file_sha256, read_metadata
+from model.metadata import (
+    METADATA_FILE,
+    TFLITE_FILE,
+    ModelDirError,
+    ModelMetadata,
+    file_sha256,
+    read_metadata,
+)
+
 
 @dataclass(frozen=True)
 class ModelUri:

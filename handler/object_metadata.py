@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
-from handler.errors import MetadataNotWritten, TransientError
 from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject
+from handler.errors import MetadataNotWritten, TransientError
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
@@ -114,7 +114,7 @@ def read_diagnosis(image: str, meta: dict[str, str]) -> dict[str, Any] | None:
 def _still_valid(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings to copy, less an object-lock retention that has already run out (S3 refuses a past date)."""
     until = settings.get("ObjectLockRetainUntilDate")
-    if isinstance(until, datetime) and until <= datetime.now(timezone.utc):
+    if isinstance(until, datetime) and until <= datetime.now(UTC):
         return {k: v for k, v in settings.items() if k not in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
     return settings
 

@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
-from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.domain import ObjectRef, StoredObject, bare_etag
+from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.observability import shorten
 from handler.streaming import StreamedBody
 

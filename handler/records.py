@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from handler.domain import DiagnosisRecord
 from model.runtime import Prediction
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ok_record(image: str, prediction: Prediction, latency_ms: float, **identity: str | None) -> DiagnosisRecord:
+def ok_record(image: str, prediction: Prediction, latency_ms: float, *, etag: str | None = None,
+              version_id: str | None = None, sequencer: str | None = None) -> DiagnosisRecord:
     return DiagnosisRecord(
         image=image,
         status="ok",
@@ -22,13 +23,14 @@ def ok_record(image: str, prediction: Prediction, latency_ms: float, **identity:
         model_version=prediction.model_version,
         diagnosed_at=utc_now(),
         latency_ms=round(latency_ms, 1),
-        **identity,
+        etag=etag,
+        version_id=version_id,
+        sequencer=sequencer,
     )
 
 
-def rejected_record(
-    image: str, error: str, model_version: str, latency_ms: float, **identity: str | None
-) -> DiagnosisRecord:
+def rejected_record(image: str, error: str, model_version: str, latency_ms: float, *, etag: str | None = None,
+                    version_id: str | None = None, sequencer: str | None = None) -> DiagnosisRecord:
     return DiagnosisRecord(
         image=image,
         status="rejected",
@@ -36,5 +38,7 @@ def rejected_record(
         model_version=model_version,
         diagnosed_at=utc_now(),
         latency_ms=round(latency_ms, 1),
-        **identity,
+        etag=etag,
+        version_id=version_id,
+        sequencer=sequencer,
     )

@@ -18,9 +18,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
+from handler.domain import NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
 from handler.observability import logger
-from handler.domain import NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
 # the conditional write below is what guarantees one result, so a claim that outlives a crashed
@@ -84,7 +84,7 @@ class DynamoResultStore:
                 # Our own claim landed but its reply was lost; botocore's retry then met it.
                 return Claim(key, token, stored)
             if key.covered_by(stored):
-                raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
+                raise AlreadyRecorded("already recorded: the stored result is for this event or a newer one") from exc
             if key.superseded_by_claim(stored):
                 # The newer upload's own event holds the key: it stores the result that counts. Nothing to retry.
                 raise AlreadyRecorded("superseded: a newer upload of this key is being diagnosed") from exc
@@ -137,7 +137,7 @@ class DynamoResultStore:
                     order, key.identity, key.model_version
                 ):
                     return  # this very result is stored: our put landed and its reply was lost
-                raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
+                raise AlreadyRecorded("not written: a result for this event or a newer one is already stored") from exc
             raise TransientError(f"writing {record.image} to {self._table} failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc

@@ -33,7 +33,7 @@ class Listed:
 
     def ref(self) -> ObjectRef:
         # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
-        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag, size=self.size,
+        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag,
                          event_name=None, origin=Origin.BACKFILL)
 
 

@@ -6,7 +6,7 @@ import io
 import re
 import warnings
 from contextlib import AbstractContextManager, nullcontext
-from typing import BinaryIO
+from typing import IO, Protocol, cast
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -22,6 +22,16 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 # The default pixel limit (MAX_IMAGE_PIXELS): a 50 MP phone photo decodes, a pixel bomb does not.
 MAX_IMAGE_PIXELS = 50_000_000
 _WHITE = (255, 255, 255)
+
+
+class ImageFile(Protocol):
+    """A seekable file of image bytes (handler.streaming.StreamedBody: decoded while it downloads)."""
+
+    def read(self, size: int | None = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -48,7 +58,7 @@ _STRIP_BYTES_PER_PIXEL = 32
 
 
 def decode_image(
-    data: bytes | BinaryIO, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
+    data: bytes | ImageFile, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
 ) -> Image.Image:
     """Open, size-check, decode within the memory budget, reduce, EXIF-rotate and convert to RGB.
 
@@ -80,7 +90,7 @@ def decode_image(
         return _decode(image, target)
 
 
-def _first_bytes(data: bytes | BinaryIO, count: int) -> bytes:
+def _first_bytes(data: bytes | ImageFile, count: int) -> bytes:
     if isinstance(data, (bytes, bytearray)):
         return bytes(data[:count])
     data.seek(0)
@@ -193,9 +203,9 @@ def _stored_bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def _open(data: bytes | BinaryIO) -> Image.Image:
+def _open(data: bytes | ImageFile) -> Image.Image:
     # A file (handler.streaming.StreamedBody) is decoded while the rest of it downloads.
-    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else cast(IO[bytes], data)
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit right after; Pillow's warning would only be noise.

@@ -20,8 +20,8 @@ from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
 from handler.client_errors import error_code
 from handler.config import Settings
-from handler.domain import ObjectRef, Origin, bare_etag
 from handler.container import Container
+from handler.domain import ObjectRef, Origin, bare_etag
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
 from handler.object_metadata import read_diagnosis
 from handler.observability import read_denied

@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.exceptions import (  # noqa: F401 - re-
     ServiceUnavailableError,
 )
 
-
 # The most of a caller's own text any answer or log line repeats: enough to recognise it, never a 5 MB echo.
 SHOWN_CHARS = 200
 

@@ -91,13 +91,13 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
         return api.stored_result(api.locate(ObjectRequest(key=key)))  # type: ignore[return-value]
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi():  # noqa: ANN202 - no annotation: Powertools would try to build a schema for Response
+    def openapi():
         from handler.api.docs import openapi_document  # Swagger UI's models cost ~150 ms: not at cold start
 
         return Response(200, "application/json", json.dumps(openapi_document(app, _base_path(app))))
 
     @app.get("/docs", include_in_schema=False)
-    def docs():  # noqa: ANN202 - as above
+    def docs():
         from handler.api.docs import docs_html, openapi_document
 
         document = openapi_document(app, _base_path(app))

@@ -14,6 +14,7 @@ from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger, metrics
 
+
 @dataclass(frozen=True)
 class BadRecord:
     """A record we could not parse; reported, never retried."""
