@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, error_code
 from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import MetadataNotWritten, TransientError
 
@@ -125,10 +125,10 @@ def _copy_error(exc: ClientError, image: str) -> Exception:
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if code in ("PreconditionFailed", "412"):
         return MetadataNotWritten("a newer upload replaced the diagnosed object; its own event writes its result")
-    if code in ("NoSuchKey", "404"):
+    if code in S3_MISSING:
         return MetadataNotWritten("the object was deleted after it was diagnosed")
     if status >= 500 or code in _TRANSIENT_S3_CODES:
         return TransientError(f"writing metadata onto {image} failed: {code}")
-    if code in ("AccessDenied", "403"):
+    if code in S3_DENIED:
         return MetadataNotWritten("access denied to the copy (object-lock settings, tags or a KMS key the role may not use)")
     return MetadataNotWritten(f"S3 refused the copy: {code or status}")

@@ -7,15 +7,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, S3_REPLACED, error_code
 from handler.domain import ObjectRef, StoredObject, bare_etag
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.observability import shorten
 from handler.streaming import StreamedBody
 
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
-_DENIED_CODES = {"AccessDenied", "403"}
-_REPLACED_CODES = {"NoSuchVersion", "PreconditionFailed", "412"}
 _CHECKSUMS = {"ChecksumCRC32": "CRC32", "ChecksumCRC32C": "CRC32C", "ChecksumCRC64NVME": "CRC64NVME",
               "ChecksumSHA1": "SHA1", "ChecksumSHA256": "SHA256"}
 
@@ -110,11 +107,11 @@ def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
     code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", ""))
     uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
-    if code in _MISSING_CODES:
+    if code in S3_MISSING:
         return ObjectMissing(f"{uri} does not exist ({code})")
-    if code in _DENIED_CODES:
+    if code in S3_DENIED:
         return ObjectMissing(f"{uri} is missing or not readable by this role (AccessDenied)", denied=True)
-    if code in _REPLACED_CODES:
+    if code in S3_REPLACED:
         return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
     if code == "InvalidObjectState":
         return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")

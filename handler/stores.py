@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.client_errors import error_code
 from handler.domain import NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
-from handler.observability import logger
+from handler.observability import logger, shorten
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
 # the conditional write below is what guarantees one result, so a claim that outlives a crashed
@@ -213,7 +213,7 @@ class StoreChain:
                     raise AlreadyRecorded(str(exc), metadata_not_written=record.metadata_not_written) from exc
                 raise
             except MetadataNotWritten as exc:
-                logger.warning("diagnosis not written onto the object", extra={"image": record.image[:200],
+                logger.warning("diagnosis not written onto the object", extra={"image": shorten(record.image),
                                                                               "reason": str(exc)})
                 if not self.commits:
                     raise

@@ -18,7 +18,7 @@ from handler.api.errors import (
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, error_code
 from handler.config import Settings
 from handler.container import Container
 from handler.domain import ObjectRef, Origin, bare_etag
@@ -143,9 +143,9 @@ class DiagnosisApi:
             return self._container.s3.head_object(Bucket=location.bucket, Key=location.key)
         except ClientError as exc:
             code = error_code(exc)
-            if code in ("404", "NoSuchKey", "NotFound"):
+            if code in S3_MISSING:
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc
-            if code in ("403", "AccessDenied"):
+            if code in S3_DENIED:
                 # Without s3:ListBucket, S3 answers a missing key with 403: "missing or not ours".
                 read_denied(location.bucket, location.key)
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc
