@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from model.evaluation_report import figures, render, write_png
+from model.imaging import MAX_IMAGE_PIXELS as MAX_PIXELS  # the handler's default MAX_IMAGE_PIXELS
 from model.metadata import ModelDirError, ModelMetadata, read_metadata
 
-from model.imaging import MAX_IMAGE_PIXELS as MAX_PIXELS  # the handler's default MAX_IMAGE_PIXELS
 DEFAULT_OUT = Path("build") / "evaluation"
 
 

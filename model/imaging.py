@@ -9,8 +9,17 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import IO, Protocol, cast
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
-from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
+from PIL import (  # noqa: F401 - register only the decoders we allow
+    BmpImagePlugin,
+    ExifTags,
+    GifImagePlugin,
+    Image,
+    JpegImagePlugin,
+    MpoImagePlugin,
+    PngImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,
+)
 
 from model.decode_budget import DecodeBudget, container_budget
 from model.errors import ImageRejected, ImageTooLarge
