@@ -47,18 +47,20 @@ def instrument(kind: str, module) -> dict[str, Clock]:
     """Time the model call, the image preparation and the S3/DynamoDB I/O inside the handler."""
     clocks = {name: Clock() for name in ("inference", "prep", "read", "store")}
     if kind == "ours":
+        import handler.diagnose
         import model.runtime
 
-        backend = module.container.classifier._backend
-        diagnoser = module.container.diagnoser
+        container = module.function().container  # the handler.app's one container, built at init
+        # The backend's own call is the only place that is pure inference (model/runtime.py has no public hook).
+        backend = container.classifier._backend
         backend.probabilities = clocks["inference"].wrap(backend.probabilities)
-        diagnoser._decode = clocks["prep"].wrap(diagnoser._decode)  # bytes -> upright RGB image
+        handler.diagnose.decode_image = clocks["prep"].wrap(handler.diagnose.decode_image)  # bytes -> upright RGB
         model.runtime.to_input = clocks["prep"].wrap(model.runtime.to_input)  # image -> resized, scaled batch
-        diagnoser._reader.fetch = clocks["read"].wrap(diagnoser._reader.fetch)
-        diagnoser._store.save = clocks["store"].wrap(diagnoser._store.save)
+        container.reader.fetch = clocks["read"].wrap(container.reader.fetch)
+        container.store.save = clocks["store"].wrap(container.store.save)
         # The de-duplication claim (and its release) is a DynamoDB call too: count it as I/O.
-        diagnoser._store.claim = clocks["store"].wrap(diagnoser._store.claim)
-        diagnoser._store.release = clocks["store"].wrap(diagnoser._store.release)
+        container.store.claim = clocks["store"].wrap(container.store.claim)
+        container.store.release = clocks["store"].wrap(container.store.release)
     else:
         module.predict = clocks["inference"].wrap(module.predict)
         module.preprocess_image = clocks["prep"].wrap(
@@ -76,14 +78,14 @@ def read_whole_body_when_asked(module) -> None:
     """Before decoding while downloading: the body was read to the end, then decoded from bytes."""
     import dataclasses
 
-    reader = module.container.diagnoser._reader
+    reader = module.function().container.reader
     fetch = reader.fetch
 
     def maybe_whole(ref):
         obj = fetch(ref)
         if not WHOLE_BODY["on"] or obj.body is None:
             return obj
-        return dataclasses.replace(obj, body=obj.body.getvalue())
+        return dataclasses.replace(obj, body=obj.body.read())
 
     reader.fetch = maybe_whole
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handler.errors import ConfigError
-from handler.model_source import ModelUri
+from handler.model_download import ModelUri
+from model.imaging import MAX_IMAGE_PIXELS
 
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "potato"
 SINKS = ("dynamodb", "s3-metadata", "both")
@@ -24,7 +25,7 @@ class Settings:
     model_dir: Path = BUNDLED_MODEL_DIR
     model_runtime: str = "litert"
     max_image_bytes: int = 20 * 1024 * 1024
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = MAX_IMAGE_PIXELS
     top_k: int = 3
     images_bucket: str | None = None
     model_uri: ModelUri | None = None  # overrides model_dir: fetched into model_cache_dir at init

@@ -1,4 +1,8 @@
-"""Heavy things — the model and the AWS clients — made once per container, in one place."""
+"""Heavy things — the model and the AWS clients — made once per container, in one place.
+
+Anything not injected is made on first use: tests, tools and the bench pass the clients and the
+classifier they already have to build_container, and never reach inside.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from typing import Any
 
 from handler.config import Settings
 from handler.diagnose import Diagnoser
-from handler.model_source import fetch_model_dir
-from handler.objects import ObjectReader
-from handler.pipeline import RecordPipeline
+from handler.model_download import fetch_model_dir
 from handler.object_metadata import S3MetadataStore
+from handler.objects import ObjectReader
+from handler.pipeline import RECORD_WORKERS, RecordPipeline
 from handler.stores import DynamoResultStore, ResultStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
@@ -29,8 +33,38 @@ def client_config() -> Any:
 
 
 class Container:
-    def __init__(self, settings: Settings) -> None:
+    """The settings (held here only), the clients, the classifier and what is built on them."""
+
+    def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None,
+                 classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> None:
         self.settings = settings
+        self._s3 = s3
+        self._dynamodb = dynamodb
+        self._classifier = classifier
+        self._record_workers = record_workers
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3", config=client_config())
+        return self._s3
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._dynamodb is None:
+            import boto3
+
+            self._dynamodb = boto3.client("dynamodb", config=client_config())
+        return self._dynamodb
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            s = self.settings
+            self._classifier = load_classifier(self.model_dir, s.model_runtime, top_k=s.top_k)
+        return self._classifier
 
     @cached_property
     def model_dir(self) -> Path:
@@ -40,30 +74,13 @@ class Container:
         return fetch_model_dir(self.s3, s.model_uri, s.model_runtime, s.model_cache_dir)
 
     @cached_property
-    def classifier(self) -> Classifier:
-        s = self.settings
-        return load_classifier(self.model_dir, s.model_runtime, top_k=s.top_k)
-
-    @cached_property
-    def s3(self) -> Any:
-        import boto3
-
-        return boto3.client("s3", config=client_config())
-
-    @cached_property
-    def dynamodb(self) -> Any:
-        import boto3
-
-        return boto3.client("dynamodb", config=client_config())
-
-    @cached_property
     def table(self) -> DynamoResultStore | None:
         if not self.settings.table_name:
             return None
         return DynamoResultStore(self.dynamodb, self.settings.table_name)
 
     @cached_property
-    def store(self) -> ResultStore:
+    def store(self) -> StoreChain:
         stores: list[ResultStore] = []
         if self.settings.writes_table and self.table is not None:
             stores.append(self.table)
@@ -72,18 +89,19 @@ class Container:
         return StoreChain(stores)
 
     @cached_property
+    def reader(self) -> ObjectReader:
+        return ObjectReader(self.s3, self.settings.max_image_bytes)
+
+    @cached_property
     def diagnoser(self) -> Diagnoser:
-        reader = ObjectReader(self.s3, self.settings.max_image_bytes)
-        return Diagnoser(self.settings, self.classifier, reader, self.store)
+        return Diagnoser(self.settings, self.classifier, self.reader, self.store)
 
     @cached_property
     def pipeline(self) -> RecordPipeline:
-        return RecordPipeline(self.diagnoser)
+        return RecordPipeline(self.diagnoser, workers=self._record_workers)
 
-    @cached_property
-    def api(self) -> Any:
-        """The API Gateway resolver, built on the first API request: its imports (pydantic for
-        validation and OpenAPI, ~100 ms) are not paid by containers that only see S3 events."""
-        from handler.api.routes import make_resolver
 
-        return make_resolver(self)
+def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, classifier: Classifier | None = None,
+                    record_workers: int = RECORD_WORKERS) -> Container:
+    """A container on these settings; the clients and classifier given are used, the others made on first use."""
+    return Container(settings, s3=s3, dynamodb=dynamodb, classifier=classifier, record_workers=record_workers)

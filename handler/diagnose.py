@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from PIL import Image
 
 from handler.config import Settings
-from handler.errors import AlreadyRecorded, ImageRejected, InProgress, MetadataNotWritten, ObjectGone, ObjectMissing
-from handler.imaging import decode_image
-from handler.objects import ObjectReader, StoredObject
-from handler.observability import span
-from handler.records import DiagnosisRecord, EventKey, ok_record, rejected_record
-from handler.sources.s3 import ObjectRef
+from handler.domain import (
+    Claim,
+    DiagnosisRecord,
+    EventKey,
+    ImageBody,
+    ObjectRef,
+    Outcome,
+    StoredObject,
+    bare_etag,
+)
+from handler.errors import (
+    AlreadyRecorded,
+    ImageRejected,
+    InProgress,
+    MetadataNotWritten,
+    ObjectGone,
+    ObjectMissing,
+)
 from handler.object_metadata import MODEL_META
-from handler.stores import Claim, StoreChain
+from handler.objects import ObjectReader
+from handler.observability import span
+from handler.records import ok_record, rejected_record
+from handler.stores import StoreChain
+from model.imaging import decode_image
 from model.runtime import Classifier, Prediction
 
 COPY_EVENT = "ObjectCreated:Copy"  # what our metadata write-back fires
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one object: 'ok', 'rejected' (recorded) or 'skipped' (not recorded)."""
-
-    ref: ObjectRef
-    status: str
-    reason: str | None = None
-    record: DiagnosisRecord | None = None
-    metric: str | None = None  # a counter this outcome adds besides its status's (counted by the handler)
-
-    def summary(self) -> dict[str, Any]:
-        """This outcome's line in a source's reply."""
-        return {"image": self.ref.uri, "status": self.status, "reason": self.reason}
 
 
 class Diagnoser:
@@ -44,7 +44,7 @@ class Diagnoser:
         self._reader = reader
         self._store = store
 
-    def classify_bytes(self, data: bytes) -> Prediction:
+    def classify_bytes(self, data: bytes | ImageBody) -> Prediction:
         """Decode and classify image bytes; ImageRejected when they are not a usable image."""
         image = self._decode(data)
         with span("inference"):
@@ -82,11 +82,12 @@ class Diagnoser:
 
     def _identified(self, ref: ObjectRef) -> ObjectRef:
         """The ref the claim and the record both name: the right spelling of the key, and an ETag."""
-        if ref.fallback_key is not None:
+        fallback = ref.fallback_key
+        if fallback is not None:
             try:
                 ref = self._reader.identify(replace(ref, fallback_key=None))
             except ObjectMissing:
-                ref = replace(ref, key=ref.fallback_key, fallback_key=None)
+                ref = replace(ref, key=fallback, fallback_key=None)
         if not ref.etag:
             ref = self._reader.identify(ref)
         return ref
@@ -121,7 +122,7 @@ class Diagnoser:
         record = ok_record(ref.uri, prediction, elapsed, **_identity(ref))
         return self._store_record(ref, record, obj)
 
-    def _decode(self, data: bytes) -> Image.Image:
+    def _decode(self, data: bytes | ImageBody) -> Image.Image:
         meta = self._classifier.meta
         return decode_image(data, max_pixels=self._settings.max_image_pixels, target=(meta.width, meta.height))
 
@@ -145,7 +146,7 @@ class Diagnoser:
 
 def _identity(ref: ObjectRef) -> dict[str, str | None]:
     """The ref's ETag/version only: the record's EventKey must equal the one claimed."""
-    return {"etag": (ref.etag or "").strip('"') or None, "version_id": ref.version_id, "sequencer": ref.sequencer}
+    return {"etag": bare_etag(ref.etag), "version_id": ref.version_id, "sequencer": ref.sequencer}
 
 
 def _missing(ref: ObjectRef, exc: ObjectMissing) -> Outcome:

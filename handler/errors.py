@@ -1,16 +1,13 @@
 """Domain errors. They become rejected records or HTTP codes only at the edge."""
 
+from model.errors import ImageRejected, ImageTooLarge
+
+__all__ = ["AlreadyRecorded", "ConfigError", "ImageRejected", "ImageTooLarge", "InProgress", "MetadataNotWritten",
+           "ModelUnavailable", "ObjectGone", "ObjectMissing", "TransientError", "UnknownEvent"]
+
 
 class ConfigError(Exception):
     """An environment variable is missing or invalid."""
-
-
-class ImageRejected(Exception):
-    """The object is not an image we can diagnose; retrying will not help."""
-
-
-class ImageTooLarge(ImageRejected):
-    """The image declares more pixels than MAX_IMAGE_PIXELS (or Pillow's bomb limit) allows."""
 
 
 class ObjectGone(Exception):

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, error_code
+from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import MetadataNotWritten, TransientError
-from handler.objects import StoredObject
-from handler.records import DiagnosisRecord, EventKey
-from handler.stores import Claim
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
@@ -67,7 +65,7 @@ class S3MetadataStore:
             "MetadataDirective": "REPLACE",
             "TaggingDirective": "COPY",
             "Metadata": metadata,
-            **_still_valid(obj.headers),
+            **_still_valid(obj.copy_parameters),
         }
         if obj.content_type:
             params["ContentType"] = obj.content_type
@@ -116,7 +114,7 @@ def read_diagnosis(image: str, meta: dict[str, str]) -> dict[str, Any] | None:
 def _still_valid(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings to copy, less an object-lock retention that has already run out (S3 refuses a past date)."""
     until = settings.get("ObjectLockRetainUntilDate")
-    if isinstance(until, datetime) and until <= datetime.now(timezone.utc):
+    if isinstance(until, datetime) and until <= datetime.now(UTC):
         return {k: v for k, v in settings.items() if k not in ("ObjectLockMode", "ObjectLockRetainUntilDate")}
     return settings
 
@@ -127,10 +125,10 @@ def _copy_error(exc: ClientError, image: str) -> Exception:
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if code in ("PreconditionFailed", "412"):
         return MetadataNotWritten("a newer upload replaced the diagnosed object; its own event writes its result")
-    if code in ("NoSuchKey", "404"):
+    if code in S3_MISSING:
         return MetadataNotWritten("the object was deleted after it was diagnosed")
     if status >= 500 or code in _TRANSIENT_S3_CODES:
         return TransientError(f"writing metadata onto {image} failed: {code}")
-    if code in ("AccessDenied", "403"):
+    if code in S3_DENIED:
         return MetadataNotWritten("access denied to the copy (object-lock settings, tags or a KMS key the role may not use)")
     return MetadataNotWritten(f"S3 refused the copy: {code or status}")

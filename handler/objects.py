@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, S3_REPLACED, error_code
+from handler.domain import ObjectRef, StoredObject, bare_etag
 from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
 from handler.observability import shorten
-from handler.sources.s3 import ObjectRef
 from handler.streaming import StreamedBody
 
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
-_DENIED_CODES = {"AccessDenied", "403"}
-_REPLACED_CODES = {"NoSuchVersion", "PreconditionFailed", "412"}
 _CHECKSUMS = {"ChecksumCRC32": "CRC32", "ChecksumCRC32C": "CRC32C", "ChecksumCRC64NVME": "CRC64NVME",
               "ChecksumSHA1": "SHA1", "ChecksumSHA256": "SHA256"}
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """An object's bytes and the settings a copy onto itself must carry over."""
-
-    ref: ObjectRef
-    body: StreamedBody | None  # None when the object is over the byte limit: never read
-    size: int
-    etag: str | None
-    version_id: str | None
-    content_type: str | None
-    metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, Any] = field(default_factory=dict)  # CopyObject parameters that keep the object's settings
 
 
 class ObjectReader:
@@ -53,9 +36,7 @@ class ObjectReader:
         head = self._read(self._s3.head_object, ref, params)
         if ref.etag:
             return ref  # the event names its bytes; the HEAD only said the key exists
-        etag = (head.get("ETag") or "").strip('"') or None
-        return replace(ref, etag=etag, version_id=ref.version_id or head.get("VersionId"),
-                       size=int(head.get("ContentLength") or 0))
+        return replace(ref, etag=bare_etag(head.get("ETag")), version_id=ref.version_id or head.get("VersionId"))
 
     @staticmethod
     def _read(call: Any, ref: ObjectRef, params: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +70,11 @@ class ObjectReader:
             ref=ref,
             body=streamed,
             size=size,
-            etag=(response.get("ETag") or "").strip('"') or None,
+            etag=bare_etag(response.get("ETag")),
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
-            headers=kept_settings(response),
+            copy_parameters=kept_settings(response),
         )
 
 
@@ -126,11 +107,11 @@ def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
     code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", ""))
     uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
-    if code in _MISSING_CODES:
+    if code in S3_MISSING:
         return ObjectMissing(f"{uri} does not exist ({code})")
-    if code in _DENIED_CODES:
+    if code in S3_DENIED:
         return ObjectMissing(f"{uri} is missing or not readable by this role (AccessDenied)", denied=True)
-    if code in _REPLACED_CODES:
+    if code in S3_REPLACED:
         return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
     if code == "InvalidObjectState":
         return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")

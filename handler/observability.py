@@ -43,9 +43,17 @@ def safe_traceback(exc: BaseException) -> str:
     return f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}"
 
 
-def shorten(text: str, limit: int = 200) -> str:
-    """Keys and other user input in logs are cut: one line never carries more than a few hundred characters."""
-    return text if len(text) <= limit else f"{text[:limit]}...({len(text):,} chars)"
+# The most of a caller's own text any answer or log line repeats: enough to recognise it, never a 5 MB echo.
+SHOWN_CHARS = 200
+
+
+def shorten(text: object, limit: int = SHOWN_CHARS) -> str:
+    """User input (keys, URLs, bodies) as logs and answers repeat it: cut to `limit` characters, saying how much was left."""
+    # Lone surrogates cannot be written as UTF-8: shown as \udXXX escapes, never passed on.
+    value = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}…[{len(value) - limit:,} more characters]"
 
 
 def read_denied(bucket: str, key: str) -> None:

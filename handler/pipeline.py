@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from handler.diagnose import Diagnoser, Outcome
+from handler.diagnose import Diagnoser
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger
-from handler.sources.s3 import ObjectRef
 
 RECORD_WORKERS = 4
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
+from handler.domain import s3_uri
+
+__all__ = ["BUCKET_NAME", "s3_uri", "split_s3_uri"]
+
 # S3's rule for new buckets: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
-
-def s3_uri(bucket: str, key: str = "") -> str:
-    """s3://bucket/key, the key written out (not URL-encoded), as the AWS CLI prints it."""
-    return f"s3://{bucket}/{key}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -18,10 +18,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
+from handler.domain import NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
-from handler.observability import logger
-from handler.objects import StoredObject
-from handler.records import NO_SEQUENCER, DiagnosisRecord, EventKey
+from handler.observability import logger, shorten
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
 # the conditional write below is what guarantees one result, so a claim that outlives a crashed
@@ -37,25 +36,6 @@ _OLDER_THAN_EVENT = (
 # For an event without a sequencer only a duplicate can be told apart: same bytes, same model.
 _NOT_THE_SAME = "attribute_not_exists(event_identity) OR event_identity <> :i OR model_version <> :m"
 _UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """This invocation's reservation of one event, and the stored item it would replace."""
-
-    key: EventKey
-    token: str | None = None
-    prior: dict[str, Any] | None = None  # the item as it was; read only here, through the questions below
-
-    def recorded_for(self, etag: str | None, model_version: str) -> bool:
-        """The stored result is this model's, for these very bytes (a later copy only changed metadata)."""
-        prior = self.prior
-        return bool(prior) and "status" in prior and prior.get("etag") == etag and prior.get("model_version") == model_version
-
-    def live_claim_for(self, etag: str | None) -> bool:
-        """An earlier claim for these very bytes has not expired: its holder is writing their result."""
-        prior = self.prior
-        return bool(prior) and prior.get("claim_etag") == etag and int(prior.get("claim_until", 0)) > time.time()
 
 
 class ResultStore(Protocol):
@@ -104,7 +84,7 @@ class DynamoResultStore:
                 # Our own claim landed but its reply was lost; botocore's retry then met it.
                 return Claim(key, token, stored)
             if key.covered_by(stored):
-                raise AlreadyRecorded(f"already recorded: the stored result is for this event or a newer one") from exc
+                raise AlreadyRecorded("already recorded: the stored result is for this event or a newer one") from exc
             if key.superseded_by_claim(stored):
                 # The newer upload's own event holds the key: it stores the result that counts. Nothing to retry.
                 raise AlreadyRecorded("superseded: a newer upload of this key is being diagnosed") from exc
@@ -157,7 +137,7 @@ class DynamoResultStore:
                     order, key.identity, key.model_version
                 ):
                     return  # this very result is stored: our put landed and its reply was lost
-                raise AlreadyRecorded(f"not written: a result for this event or a newer one is already stored") from exc
+                raise AlreadyRecorded("not written: a result for this event or a newer one is already stored") from exc
             raise TransientError(f"writing {record.image} to {self._table} failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing {record.image} to {self._table} failed: {exc}") from exc
@@ -233,7 +213,7 @@ class StoreChain:
                     raise AlreadyRecorded(str(exc), metadata_not_written=record.metadata_not_written) from exc
                 raise
             except MetadataNotWritten as exc:
-                logger.warning("diagnosis not written onto the object", extra={"image": record.image[:200],
+                logger.warning("diagnosis not written onto the object", extra={"image": shorten(record.image),
                                                                               "reason": str(exc)})
                 if not self.commits:
                     raise

@@ -107,12 +107,6 @@ class StreamedBody:
     def seekable(self) -> bool:
         return True
 
-    def getvalue(self) -> bytes:
-        """The whole body, once it has arrived."""
-        self._wait_for(None)
-        with self._arrived:
-            return bytes(self._data)
-
     def close(self) -> None:
         """Stop downloading (the thread ends after the chunk in flight); bytes already read stay valid."""
         self._closed = True

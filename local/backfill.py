@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from handler.diagnose import Diagnoser, Outcome
+from handler.diagnose import Diagnoser
+from handler.domain import Outcome
 from handler.errors import TransientError
 from handler.s3_uri import split_s3_uri
 from local.backfill_todo import Listed, Lookup, list_images, metadata_lookup, needing_diagnosis, table_lookup

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from handler.object_metadata import read_diagnosis
 from handler.s3_uri import s3_uri
-from handler.sources.s3 import ObjectRef, Origin
+from handler.domain import ObjectRef, Origin
 
 BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
 
@@ -33,7 +33,7 @@ class Listed:
 
     def ref(self) -> ObjectRef:
         # The listed ETag pins the bytes: if the object is replaced meanwhile, its own upload event covers it.
-        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag, size=self.size,
+        return ObjectRef(bucket=self.bucket, key=self.key, etag=self.etag,
                          event_name=None, origin=Origin.BACKFILL)
 
 

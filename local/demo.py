@@ -86,7 +86,9 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
         print(f"bucket {stack.bucket}, table {stack.table}, notifications on {PREFIX} -> SQS")
 
         started = time.perf_counter()
-        from handler.app import container, lambda_handler  # init: settings and model load
+        from handler.app import function, lambda_handler
+
+        container = function().container  # init: settings and model load
 
         init_s = time.perf_counter() - started
         meta = container.classifier.meta

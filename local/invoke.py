@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             event = seed_objects(event)
             if api_key:
                 seed_objects(_upload_event(os.environ["IMAGES_BUCKET"], api_key))
-        from handler.app import container, lambda_handler
+        from handler.app import function, lambda_handler
 
         if api_key and event["httpMethod"] == "GET" and not args.endpoint:
             lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())  # a result to read
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(str(response.get("body") or "")) > 4000:  # the docs page: 1.7 MB of inlined Swagger UI
             response = {**response, "body": response["body"][:300] + f"... ({len(response['body']):,} characters)"}
         print(json.dumps(response, indent=2, ensure_ascii=False))
+        container = function().container
         if container.table is not None:
             for item in response.get("results", []):
                 if "image" in item:

@@ -129,16 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = args.endpoint or stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         create_resources(bucket=BUCKET, table=TABLE, queue=None)
-        import handler.app as app
+        import handler.app
 
-        from handler.pipeline import RECORD_WORKERS, RecordPipeline
+        from handler.container import build_container
+        from handler.invocation import make_handler
+        from handler.pipeline import RECORD_WORKERS
 
         modes = {
             "one by one": (1, RECORD_WORKERS),
             f"batch of 10, {RECORD_WORKERS} threads": (10, RECORD_WORKERS),
             "batch of 10, 1 thread": (10, 1),
         }
-        pipelines = {n: RecordPipeline(app.container.diagnoser, workers=n) for n in {1, RECORD_WORKERS}}
+        c = handler.app.function().container  # one model and one set of clients for every mode
+        handlers = {n: make_handler(build_container(c.settings, s3=c.s3, dynamodb=c.dynamodb, classifier=c.classifier,
+                                                    record_workers=n)) for n in {1, RECORD_WORKERS}}
+        app = handlers[RECORD_WORKERS]
         timings: dict[str, list[float]] = {name: [] for name in modes}
         warm = [f"garden-images/warm/{i}.jpg" for i in range(10)]
         run_pass(app, warm, upload(warm, args.size), 10)
@@ -149,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     for i in range(args.records)
                 ]
                 etags = upload(keys, args.size)
-                app.container.__dict__["pipeline"] = pipelines[
-                    workers
-                ]  # replaces the cached_property's value
-                timings[name].append(run_pass(app, keys, etags, batch))
+                timings[name].append(run_pass(handlers[workers], keys, etags, batch))
     print(f"{args.records} records per pass, {args.size}px JPEGs, sink={args.sink}, median of {args.rounds}:")
     baseline = statistics.median(timings["one by one"])
     for name, seconds in timings.items():

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from model.convert import QUANTIZE_MODES, litert_outputs
+from model.keras_loaders import BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model
 from model.metadata import PREPROCESS_MODES, TFLITE_FILE, ModelMetadata, Preprocess, file_sha256, write_metadata
 from model.parity_inputs import GENERATED_INPUTS, parity_inputs
-from model.sources import BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model
 from model.tuning import MIN_INT8_AGREEMENT, MIN_JUDGING_PHOTOS, Choice, choose_threads, choose_variant, time_threads
 
 MAX_ABS_DIFF = 1e-4  # float32 LiteRT vs Keras, on probabilities

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from model.evaluation_report import figures, render, write_png
+from model.imaging import MAX_IMAGE_PIXELS as MAX_PIXELS  # the handler's default MAX_IMAGE_PIXELS
 from model.metadata import ModelDirError, ModelMetadata, read_metadata
 
-MAX_PIXELS = 50_000_000  # the handler's default MAX_IMAGE_PIXELS
 DEFAULT_OUT = Path("build") / "evaluation"
 
 
@@ -81,8 +81,8 @@ def run_direct(
     model_dir: Path, runtime: str, photos: list[Photo], progress: Callable[[Iterable[Photo]], Iterable[Photo]]
 ) -> tuple[ModelMetadata, list[Outcome]]:
     """Each photo through the handler's decode (handler/imaging.py) and the handler's classifier."""
-    from handler.errors import ImageRejected
-    from handler.imaging import decode_image
+    from model.errors import ImageRejected
+    from model.imaging import decode_image
     from model.runtime import load_classifier
 
     classifier = load_classifier(model_dir, runtime)

@@ -7,15 +7,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from model.imaging import MAX_IMAGE_PIXELS
+from model.keras_loaders import BuildError
 from model.metadata import ModelMetadata
 from model.preprocess import scale, to_input
-from model.sources import BuildError
 
 RANDOM_INPUTS = 24
 SYNTHETIC_LEAVES = 8
 GENERATED_INPUTS = RANDOM_INPUTS + SYNTHETIC_LEAVES  # first in the batch; the real photos follow
 SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
-MAX_SAMPLE_PIXELS = 50_000_000  # the handler's default MAX_IMAGE_PIXELS
+MAX_SAMPLE_PIXELS = MAX_IMAGE_PIXELS  # the handler's default
 
 
 def parity_inputs(meta: ModelMetadata, samples: Path | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
@@ -48,9 +49,9 @@ def sample_files(samples: Path | None) -> list[Path]:
 
 
 def decode_sample(path: Path, target: tuple[int, int]) -> Image.Image:
-    """Decode with the handler's own code (handler/imaging.py): JPEG draft scale, EXIF rotation, RGB."""
-    from handler.errors import ImageRejected
-    from handler.imaging import decode_image
+    """Decode with the handler's own code (model/imaging.py): JPEG draft scale, EXIF rotation, RGB."""
+    from model.errors import ImageRejected
+    from model.imaging import decode_image
 
     try:
         return decode_image(path.read_bytes(), max_pixels=MAX_SAMPLE_PIXELS, target=target)

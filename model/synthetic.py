@@ -78,7 +78,7 @@ class _Leaf:
         hw = self.half_width(s)
         return self.to_image(np.concatenate([s, s[::-1]]), np.concatenate([hw, -hw[::-1]]))
 
-    def random_points(self, rng: np.random.Generator, n: int, margin: float = 0.85) -> list[tuple]:
+    def random_points(self, rng: np.random.Generator, n: int | np.integer, margin: float = 0.85) -> list[tuple]:
         """n points scattered inside the blade."""
         s = rng.uniform(0.08, 0.92, n)
         v = rng.uniform(-margin, margin, n) * self.half_width(s)

@@ -18,13 +18,14 @@ from handler.api.errors import (
 )
 from handler.api.s3_urls import NotAnS3Url, S3Location, parse_s3_url
 from handler.api.uploads import ImageUpload, ObjectRequest
-from handler.client_errors import error_code
+from handler.client_errors import S3_DENIED, S3_MISSING, error_code
 from handler.config import Settings
 from handler.container import Container
+from handler.domain import ObjectRef, Origin, bare_etag
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
-from handler.sources.s3 import ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 from handler.observability import read_denied
+from handler.report import report_outcome, report_upload
 
 MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 
@@ -48,13 +49,15 @@ class DiagnosisApi:
             raise RequestEntityTooLargeError(f"image too large: {exc}") from exc
         except ImageRejected as exc:
             raise UnsupportedMediaTypeError(f"not a usable image: {exc}") from exc
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        report_upload(prediction, latency_ms)
         return {
             "status": "ok",
             "label": prediction.label,
             "confidence": prediction.confidence,
             "top_k": [{"label": label, "confidence": conf} for label, conf in prediction.top_k],
             "model_version": prediction.model_version,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "latency_ms": latency_ms,
             "stored": False,
         }
 
@@ -95,11 +98,12 @@ class DiagnosisApi:
         size = int(head.get("ContentLength") or 0)
         if size > self._settings.max_image_bytes:
             raise RequestEntityTooLargeError(f"{shown(location.uri)} is {size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
-        etag = (head.get("ETag") or "").strip('"') or None
+        etag = bare_etag(head.get("ETag"))
         # The version HEAD saw too: the same identity an S3 event for these bytes carries, so it de-duplicates.
         ref = ObjectRef(bucket=location.bucket, key=location.key, etag=etag, version_id=head.get("VersionId"),
-                        size=size, event_name=None, origin=Origin.API)
+                        event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
+        report_outcome(ref, outcome)  # counted and logged as an event's record is
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
@@ -139,9 +143,9 @@ class DiagnosisApi:
             return self._container.s3.head_object(Bucket=location.bucket, Key=location.key)
         except ClientError as exc:
             code = error_code(exc)
-            if code in ("404", "NoSuchKey", "NotFound"):
+            if code in S3_MISSING:
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc
-            if code in ("403", "AccessDenied"):
+            if code in S3_DENIED:
                 # Without s3:ListBucket, S3 answers a missing key with 403: "missing or not ours".
                 read_denied(location.bucket, location.key)
                 raise NotFoundError(f"no object {shown(location.uri)}") from exc

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-from handler.api.routes import STORED_ROUTE
+from handler.api.paths import STORED_ROUTE
 from handler.api.uploads import FIELD, IMAGE_TYPES
 
 TITLE = "Leaf diagnosis"

@@ -11,18 +11,7 @@ from aws_lambda_powertools.event_handler.exceptions import (  # noqa: F401 - re-
     ServiceUnavailableError,
 )
 
-
-# The most of a caller's own text any answer or log line repeats: enough to recognise it, never a 5 MB echo.
-SHOWN_CHARS = 200
-
-
-def shown(text: object, limit: int = SHOWN_CHARS) -> str:
-    """The caller's text, cut to `limit` characters with a marker saying how much was left out."""
-    # Lone surrogates cannot be written as UTF-8: shown as \udXXX escapes, never passed on.
-    value = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
-    if len(value) <= limit:
-        return value
-    return f"{value[:limit]}…[{len(value) - limit:,} more characters]"
+from handler.observability import shorten as shown  # noqa: F401 - the one truncation helper, as the API names it
 
 
 class UnsupportedMediaTypeError(ServiceError):

@@ -11,14 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from handler.api.diagnoses import DiagnosisApi
 from handler.api.errors import shown
+from handler.api.paths import STORED_PREFIX, STORED_ROUTE
 from handler.api.schemas import Diagnosis, Error, Prediction
 from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_request, read_upload, request_body
 from handler.container import Container
 from handler.errors import TransientError
 from handler.observability import logger
 
-_STORED_PREFIX = "/diagnoses/"
-STORED_ROUTE = "/diagnoses/.+"  # API Gateway's {key+}: a greedy key with slashes in it
 # Messages from below (stores, botocore) may quote a whole key: they are cut to this.
 ERROR_CHARS = 400
 
@@ -88,17 +87,17 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
     )
     def stored_diagnosis() -> Diagnosis:
         # REST APIs deliver `path` still percent-encoded (pathParameters decoded): decode the key once.
-        key = unquote(app.current_event.path[len(_STORED_PREFIX):], errors="strict")
+        key = unquote(app.current_event.path[len(STORED_PREFIX):], errors="strict")
         return api.stored_result(api.locate(ObjectRequest(key=key)))  # type: ignore[return-value]
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi():  # noqa: ANN202 - no annotation: Powertools would try to build a schema for Response
+    def openapi():
         from handler.api.docs import openapi_document  # Swagger UI's models cost ~150 ms: not at cold start
 
         return Response(200, "application/json", json.dumps(openapi_document(app, _base_path(app))))
 
     @app.get("/docs", include_in_schema=False)
-    def docs():  # noqa: ANN202 - as above
+    def docs():
         from handler.api.docs import docs_html, openapi_document
 
         document = openapi_document(app, _base_path(app))

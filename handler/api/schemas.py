@@ -39,5 +39,5 @@ class Diagnosis(BaseModel):
 
 
 class Error(BaseModel):
-    statusCode: int  # noqa: N815 - Powertools' error body
+    statusCode: int
     message: str

@@ -1,17 +1,11 @@
-"""API Gateway REST API proxy events (payload v1): recognise them; the resolver parses and replies."""
+"""API Gateway REST API proxy events (payload v1): recognised here, routed and answered by the resolver."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
-    from handler.errors import TransientError
-    from handler.sources.s3 import ObjectRef
-
-Resolve = Callable[[Mapping[str, Any], Any], dict[str, Any]]  # Powertools' APIGatewayRestResolver.resolve
+SHAPE = 'API Gateway REST proxy {"httpMethod": ..., "path": ..., "resource": ..., "requestContext": {...}}'
 
 
 def is_rest_proxy_event(event: Mapping[str, Any]) -> bool:
@@ -25,29 +19,3 @@ def is_rest_proxy_event(event: Mapping[str, Any]) -> bool:
         and "Records" not in event
         and "Event" not in event
     )
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """The request as it came; the API resolver routes it and diagnoses what it names itself."""
-
-    event: Mapping[str, Any]
-    refs: tuple[ObjectRef, ...] = field(default=())
-
-
-class RestProxy:
-    """Requests answered by the API resolver: nothing to diagnose before it routes them."""
-
-    shape = 'API Gateway REST proxy {"httpMethod": ..., "path": ..., "resource": ..., "requestContext": {...}}'
-
-    def __init__(self, resolve: Resolve) -> None:
-        self._resolve = resolve
-
-    def recognises(self, event: Mapping[str, Any]) -> bool:
-        return is_rest_proxy_event(event)
-
-    def parse(self, event: Mapping[str, Any]) -> ApiCall:
-        return ApiCall(event)
-
-    def reply(self, parsed: ApiCall, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
-        return self._resolve(parsed.event, context)

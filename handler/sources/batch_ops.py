@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
+    RESULT_CODE_TYPE,
+    S3BatchOperationResponseRecord,
+)
+
+from handler.domain import ObjectRef, Origin, Outcome
 from handler.errors import TransientError
 from handler.observability import logger
-from handler.sources.s3 import ObjectRef, Origin, decode_s3_key
+from handler.sources.s3 import decode_s3_key
 
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
-
-SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
+SUCCEEDED: RESULT_CODE_TYPE = "Succeeded"
+TEMPORARY_FAILURE: RESULT_CODE_TYPE = "TemporaryFailure"
+PERMANENT_FAILURE: RESULT_CODE_TYPE = "PermanentFailure"
 # The job report keeps resultString; long reasons are cut so one task cannot bloat it.
 MAX_RESULT_STRING = 512
 
@@ -59,7 +64,7 @@ def parse_invocation(event: Mapping[str, Any]) -> Invocation:
     )
 
 
-def task_result(task: Task, result: Outcome | TransientError | None) -> dict[str, str]:
+def task_result(task: Task, result: Outcome | TransientError | None) -> dict[str, Any]:
     """Succeeded when stored or skipped; PermanentFailure for a rejected image; TemporaryFailure to retry."""
     if task.error is not None or result is None:
         code, text = PERMANENT_FAILURE, f"unreadable task: {task.error}"
@@ -72,11 +77,15 @@ def task_result(task: Task, result: Outcome | TransientError | None) -> dict[str
         code, text = PERMANENT_FAILURE, f"rejected: {result.reason}"
     else:
         code, text = SUCCEEDED, f"{result.status}: {result.reason}"
-    return {"taskId": task.task_id, "resultCode": code, "resultString": text[:MAX_RESULT_STRING]}
+    return S3BatchOperationResponseRecord(task.task_id, code, text[:MAX_RESULT_STRING]).asdict()
 
 
-def invocation_response(invocation: Invocation, results: list[dict[str, str]]) -> dict[str, Any]:
-    """The reply Batch Operations expects; a task left out of results counts as failed, never as done."""
+def invocation_response(invocation: Invocation, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reply Batch Operations expects; a task left out of results counts as failed, never as done.
+
+    Written here, not with Powertools' S3BatchOperationResponse: its asdict() refuses more than one result,
+    and an invocation that names several tasks must still answer each of them.
+    """
     return {
         "invocationSchemaVersion": invocation.schema_version,
         "treatMissingKeysAs": PERMANENT_FAILURE,
@@ -100,7 +109,8 @@ def _parse_ref(task: Mapping[str, Any]) -> ObjectRef:
         raise ValueError("task names no bucket")
     return ObjectRef(
         bucket=str(bucket),
-        # Keys arrive as the manifest spells them, URL-encoded, like S3 notification keys.
+        # Keys arrive as the manifest spells them, URL-encoded, like S3 notification keys. Decoded strictly here:
+        # Powertools' task.s3_key replaces a bad escape with U+FFFD, naming another object.
         key=decode_s3_key(str(task["s3Key"])),
         version_id=task.get("s3VersionId") or None,
         event_name=None,

@@ -1,19 +1,16 @@
-"""The one shape every event source has, and the tuple of sources the handler walks."""
+"""The one shape every event source has, and the sources the handler walks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError, UnknownEvent
 from handler.sources import api, batch_ops, eventbridge, s3, sqs
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from handler.diagnose import Outcome
-    from handler.sources.s3 import ObjectRef
-
 
 
 class Parsed(Protocol):
@@ -40,15 +37,16 @@ class EventSource(Protocol[P]):
         ...
 
 
-def event_sources(resolve_api: Callable[[Mapping[str, Any], LambdaContext], dict[str, Any]]) -> tuple[EventSource[Any], ...]:
-    """Every source; no two recognise the same event (tests/handler/test_event_shapes.py), so order is free."""
-    return (s3.NOTIFICATIONS, s3.TEST_EVENTS, api.RestProxy(resolve_api), sqs.BATCHES, eventbridge.OBJECT_CREATED,
-            batch_ops.JOB_INVOCATIONS)
+# Every source of S3 objects; no two recognise the same event (tests/handler/test_event_shapes.py), so order is
+# free. API requests are no source: the handler hands them to the resolver before any source is asked.
+EVENT_SOURCES: tuple[EventSource[Any], ...] = (s3.NOTIFICATIONS, s3.TEST_EVENTS, sqs.BATCHES, eventbridge.OBJECT_CREATED,
+                                               batch_ops.JOB_INVOCATIONS)
 
 
-def recognise(event: Mapping[str, Any], sources: Sequence[EventSource[Any]]) -> EventSource[Any]:
-    """The source of this event; UnknownEvent naming every accepted shape when none recognises it."""
+def recognise(event: Mapping[str, Any], sources: Sequence[EventSource[Any]] = EVENT_SOURCES) -> EventSource[Any]:
+    """The source of this event; UnknownEvent naming every accepted shape (the API's too) when none recognises it."""
     for source in sources:
         if source.recognises(event):
             return source
-    raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(source.shape for source in sources))
+    shapes = [api.SHAPE, *(source.shape for source in sources)]
+    raise UnknownEvent("unrecognised event; accepted shapes: " + "; ".join(shapes))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
+
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
-from handler.sources.s3 import ObjectRef, decode_s3_key
-
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
+from handler.sources.s3 import decode_s3_key
 
 # detail.reason -> the S3 notification event name the rest of the handler speaks.
 _EVENT_NAMES = {
@@ -38,23 +38,22 @@ def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
     notifications do: `leaf+spot.jpg` is `leaf spot.jpg`. Should the decoded key not exist, the raw
     one is tried once (fallback_key), for a key that really holds a '+' or a '%'.
     """
-    detail = event["detail"]
-    obj = detail["object"]
+    detail = S3EventBridgeNotificationEvent(dict(event)).detail
+    obj = detail.object
+    # The raw key, decoded here: Powertools' .key decodes with errors="replace" and keeps no raw spelling to fall back on.
     raw = obj["key"]
     if not isinstance(raw, str) or not raw:
         raise ValueError(f"detail.object.key must be a non-empty string; got {raw!r}")
     key = decode_s3_key(raw)
-    size = obj.get("size")
-    reason = str(detail.get("reason") or "PutObject")
+    reason = str(detail.reason or "PutObject")
     return ObjectRef(
-        bucket=str(detail["bucket"]["name"]),
+        bucket=str(detail.bucket.name),
         key=key,
-        etag=obj.get("etag") or None,
+        etag=obj.etag or None,
+        # Optional here: Powertools' .version_id and .sequencer raise KeyError when S3 leaves them out.
         version_id=obj.get("version-id") or None,
-        size=int(size) if size is not None else None,
         sequencer=obj.get("sequencer") or None,
         event_name=_EVENT_NAMES.get(reason, f"ObjectCreated:{reason}"),
-        event_time=event.get("time"),
         fallback_key=raw if raw != key else None,
     )
 

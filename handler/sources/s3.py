@@ -4,58 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger, metrics
-from handler.s3_uri import s3_uri
-
-if TYPE_CHECKING:
-    from handler.diagnose import Outcome
-
-
-class Origin(StrEnum):
-    """Where a reference comes from. Only an upload has an S3 event name; the others name an object that exists."""
-
-    UPLOAD = "upload"
-    API = "api"
-    BACKFILL = "backfill"
-    BATCH_OPERATIONS = "batch-operations"
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    """One object to diagnose: an upload an event announces, or an existing object a caller names."""
-
-    bucket: str
-    key: str
-    etag: str | None = None
-    version_id: str | None = None
-    size: int | None = None
-    sequencer: str | None = None
-    event_name: str | None = "ObjectCreated:Put"  # the S3 event's name; None unless origin is UPLOAD
-    origin: Origin = Origin.UPLOAD
-    event_time: str | None = None
-    # Another spelling of the key to try once when `key` does not exist (EventBridge: the raw key).
-    fallback_key: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return s3_uri(self.bucket, self.key)
-
-    @property
-    def names_a_created_object(self) -> bool:
-        """False for an upload event that is no ObjectCreated (a delete, a restore) sent our way."""
-        return self.origin is not Origin.UPLOAD or (self.event_name or "").startswith("ObjectCreated:")
-
-    @property
-    def log_fields(self) -> dict[str, str]:
-        """Where the reference comes from, for log lines (never the key: callers shorten it)."""
-        return {"origin": self.origin.value, **({"event_name": self.event_name} if self.event_name else {})}
 
 
 @dataclass(frozen=True)
@@ -97,20 +54,17 @@ def parse_notification(event: Mapping[str, Any]) -> list[ObjectRef | BadRecord]:
     return parsed
 
 
-def _parse_record(record: Mapping[str, Any]) -> ObjectRef:
-    event_name = str(record["eventName"])
-    s3 = record["s3"]
-    obj = s3["object"]
-    size = obj.get("size")
+def _parse_record(raw: Mapping[str, Any]) -> ObjectRef:
+    record = S3EventRecord(dict(raw))
+    obj = record.s3.get_object
     return ObjectRef(
-        bucket=str(s3["bucket"]["name"]),
-        key=decode_s3_key(str(obj["key"])),
-        etag=obj.get("eTag") or obj.get("etag") or None,
-        version_id=obj.get("versionId") or None,
-        size=int(size) if size is not None else None,
-        sequencer=obj.get("sequencer") or None,
-        event_name=event_name,
-        event_time=record.get("eventTime"),
+        bucket=str(record.s3.bucket.name),
+        # Our own decoding: strict UTF-8 (a bad escape is a malformed record, not U+FFFD), see decode_s3_key.
+        key=decode_s3_key(str(obj.key)),
+        etag=obj.etag or obj.get("etag") or None,  # Powertools reads "eTag" only; hand-made events say "etag"
+        version_id=obj.version_id or None,
+        sequencer=obj.get("sequencer") or None,  # optional here; Powertools' .sequencer raises without one
+        event_name=str(record.event_name),
     )
 
 

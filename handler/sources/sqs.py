@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger
 from handler.sources import eventbridge, s3
-from handler.sources.s3 import BadRecord, ObjectRef, report_bad_record
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from handler.diagnose import Outcome
+from handler.sources.s3 import BadRecord, report_bad_record
 
 
 @dataclass(frozen=True)
@@ -41,19 +37,6 @@ def is_batch(event: Mapping[str, Any]) -> bool:
 def parse_batch(event: Mapping[str, Any]) -> list[Message]:
     """Every message, in order; a body we cannot read becomes a Message with an error."""
     return [_parse_message(index, record) for index, record in enumerate(event["Records"])]
-
-
-def process_batch(event: Mapping[str, Any], handle_message: Callable[[Any], None], context: Any) -> dict[str, Any]:
-    """Powertools' partial-batch processing: handle_message raising marks its message for a retry.
-
-    Imported on the first SQS batch, not at init: the batch utility pulls in asyncio (~25-45 ms of
-    cold start that S3-, API- and EventBridge-only containers never use).
-    """
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    # A batch where every message failed gets the same per-message report, not an exception.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(dict(event), handle_message, processor, context))
 
 
 def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
@@ -86,7 +69,7 @@ def _parse_message(index: int, record: Mapping[str, Any]) -> Message:
 
 @dataclass(frozen=True)
 class Batch:
-    event: Mapping[str, Any]  # handed back to Powertools' batch processor as it came
+    event: Mapping[str, Any]  # as it came: the reply lists failed records in its order
     messages: tuple[Message, ...]
 
     @property
@@ -108,21 +91,30 @@ class Batches:
         return Batch(event, tuple(messages.values()))
 
     def reply(self, parsed: Batch, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
+        """The partial-batch response Lambda reads, written directly: every failure is known by now.
+
+        A batch where every message failed gets the same per-message report, not an exception.
+        """
         each = iter(results)
         results_of = {m.message_id: (m, [next(each) for _ in m.refs]) for m in parsed.messages}
+        failures = []
+        for index, record in enumerate(parsed.event["Records"]):
+            message_id = str(record.get("messageId") or f"#{index}")
+            message, message_results = results_of[message_id]
+            if _failed(message, message_results):
+                failures.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failures}
 
-        def handle_message(record: SQSRecord) -> None:
-            message, message_results = results_of[record.message_id]
-            if message.error:
-                logger.error("unreadable SQS message", extra={"message_id": record.message_id, "error": message.error})
-                raise ValueError(message.error)  # redelivered until maxReceiveCount, then it waits in the DLQ
-            for bad in message.bad_records:
-                report_bad_record(bad)
-            failed = [str(r) for r in message_results if isinstance(r, TransientError)]
-            if failed:
-                raise TransientError("; ".join(failed))
 
-        return process_batch(parsed.event, handle_message, context)
+def _failed(message: Message, results: list[Outcome | TransientError]) -> bool:
+    """Log what fails one message; True when it must be delivered again."""
+    if message.error:
+        # Redelivered until maxReceiveCount, then it waits in the DLQ.
+        logger.error("unreadable SQS message", extra={"message_id": message.message_id, "error": message.error})
+        return True
+    for bad in message.bad_records:
+        report_bad_record(bad)
+    return any(isinstance(r, TransientError) for r in results)  # each was logged when it failed (handler.invocation)
 
 
 BATCHES = Batches()

@@ -239,7 +239,7 @@ def test_model_uri_sets_the_variable_and_grants_reads_of_exactly_that_prefix(exi
     assert model_reads == [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::my-models/plantnet/v1/*"}
     ]
-    # The litert runtime fetches named files only (handler/model_source.py): nothing is listed.
+    # The litert runtime fetches named files only (handler/model_download.py): nothing is listed.
     all_actions = {a for st in role_statements(resources) for a in as_list(st["Action"])}
     assert "s3:ListBucket" not in all_actions
 

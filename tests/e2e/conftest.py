@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,6 +16,9 @@ import pytest
 from local.aws import LocalStack, create_admin, create_policy_user, create_resources, drain_events, moto_server_process
 from local.context import LocalContext
 from local.iam import function_role_policy
+
+if TYPE_CHECKING:
+    from handler.invocation import Handler
 
 BUCKET = "leaf-images-e2e"
 TABLE = "leaf-diagnoses-e2e"
@@ -90,20 +92,14 @@ def handler_client(service: str, keys: dict[str, str]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def app(local_stack: LocalStack, handler_keys: dict[str, str]) -> Iterator[ModuleType]:
-    """handler.app, its container rebuilt on this stack with the function role's permissions only."""
-    import handler.app
+def app(local_stack: LocalStack, handler_keys: dict[str, str]) -> Iterator[Handler]:
+    """The handler on this stack, its clients holding the function role's permissions only."""
     from handler.config import Settings
-    from handler.container import Container
+    from handler.container import build_container
+    from handler.invocation import make_handler
 
-    container = Container(Settings.from_env())
-    container.__dict__["classifier"] = handler.app.container.classifier  # the model is loaded once
-    container.__dict__["s3"] = handler_client("s3", handler_keys)
-    container.__dict__["dynamodb"] = handler_client("dynamodb", handler_keys)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(handler.app, "container", container)
-    yield handler.app
-    patch.undo()
+    yield make_handler(build_container(Settings.from_env(), s3=handler_client("s3", handler_keys),
+                                       dynamodb=handler_client("dynamodb", handler_keys)))
     print("\nhandler calls under the role policy: " + "; ".join(
         f"{name} {'/'.join(sorted(codes))}" for name, codes in sorted(HANDLER_CALLS.items())))
 
@@ -114,7 +110,7 @@ def s3(local_stack: LocalStack) -> Any:
 
 
 @pytest.fixture
-def deliver(app: ModuleType, local_stack: LocalStack):
+def deliver(app: Handler, local_stack: LocalStack):
     """Feed every event S3 queued to the handler, as Lambda would; return the handler's results."""
 
     def run() -> list[dict[str, Any]]:
@@ -128,7 +124,7 @@ def deliver(app: ModuleType, local_stack: LocalStack):
     return run
 
 
-def stored(app: ModuleType, bucket: str, key: str) -> dict[str, Any] | None:
+def stored(app: Handler, bucket: str, key: str) -> dict[str, Any] | None:
     return app.container.table.get(f"s3://{bucket}/{key}")
 
 

@@ -15,6 +15,16 @@ from tests.e2e.conftest import BUCKET, stored
 RUST = LABELS.index("Synthleaf_rust")  # the leaf inside the upload events
 
 
+def with_settings(app, **changes):
+    """The same handler (clients, model) on changed settings: a new container, as a redeploy would make."""
+    from handler.container import build_container
+    from handler.invocation import make_handler
+
+    c = app.container
+    settings = dataclasses.replace(c.settings, **changes)
+    return make_handler(build_container(settings, s3=c.s3, dynamodb=c.dynamodb, classifier=c.classifier))
+
+
 @pytest.fixture
 def put_leaf(s3, leaf_jpeg):
     def put(key: str, label_index: int = 0, body: bytes | None = None) -> bytes:
@@ -147,25 +157,20 @@ def test_malformed_bodies_are_400(app, event, body, content_type, base64_encoded
     assert message in answer["message"]
 
 
-def test_an_upload_over_the_limit_is_413(app, monkeypatch, leaf_jpeg):
+def test_an_upload_over_the_limit_is_413(app, leaf_jpeg):
     data = leaf_jpeg(0)
-    monkeypatch.setattr(app.container, "settings", dataclasses.replace(app.container.settings, max_image_bytes=len(data) - 1))
-    status, body = call(app, with_body(api_event("api-diagnose-upload.json"), data, "image/jpeg"))
+    status, body = call(with_settings(app, max_image_bytes=len(data) - 1), with_body(api_event("api-diagnose-upload.json"), data, "image/jpeg"))
     assert status == 413 and "limit" in body["message"]
 
 
-def test_an_upload_over_the_pixel_limit_is_413(app, monkeypatch, leaf_jpeg):
-    small = dataclasses.replace(app.container.settings, max_image_pixels=1_000)
-    monkeypatch.setattr(app.container, "settings", small)
-    monkeypatch.setattr(app.container.diagnoser, "_settings", small)  # decoding reads the diagnoser's copy
-    status, body = call(app, with_body(api_event("api-diagnose-upload.json"), leaf_jpeg(0), "image/jpeg"))
+def test_an_upload_over_the_pixel_limit_is_413(app, leaf_jpeg):
+    status, body = call(with_settings(app, max_image_pixels=1_000), with_body(api_event("api-diagnose-upload.json"), leaf_jpeg(0), "image/jpeg"))
     assert status == 413 and "pixels; the limit is 1,000" in body["message"]
 
 
-def test_an_object_over_the_limit_is_413_without_being_read(app, monkeypatch, put_leaf):
+def test_an_object_over_the_limit_is_413_without_being_read(app, put_leaf):
     data = put_leaf("garden-images/api/big.jpg", 0)
-    monkeypatch.setattr(app.container, "settings", dataclasses.replace(app.container.settings, max_image_bytes=len(data) - 1))
-    status, body = call(app, with_json(api_event("api-diagnose-key.json"), {"key": "garden-images/api/big.jpg"}))
+    status, body = call(with_settings(app, max_image_bytes=len(data) - 1), with_json(api_event("api-diagnose-key.json"), {"key": "garden-images/api/big.jpg"}))
     assert status == 413, body
 
 

@@ -79,7 +79,7 @@ def test_a_throttled_read_fails_only_its_message(app, queue, leaf_jpeg, monkeypa
         for r in event["Records"]
     }
 
-    reader = app.container.diagnoser._reader
+    reader = app.container.reader
     real_fetch = reader.fetch
 
     def throttled(ref):

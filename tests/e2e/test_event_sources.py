@@ -48,7 +48,7 @@ def test_eventbridge_fixture_is_diagnosed_with_its_raw_key(app):
 def test_eventbridge_retryable_failure_raises_so_lambda_retries(app, monkeypatch):
     event = seed_objects(fixture("eventbridge-s3-object-created.json"))
     event["detail"]["object"]["sequencer"] = "617f08299329d18a"  # a later upload: the fixture's own is already recorded
-    monkeypatch.setattr(app.container.diagnoser._reader, "fetch", throttled)
+    monkeypatch.setattr(app.container.reader, "fetch", throttled)
     with pytest.raises(TransientError, match="SlowDown"):
         app.lambda_handler(event, LocalContext())
 
@@ -90,7 +90,7 @@ def test_batch_operations_corrupt_image_is_a_permanent_failure_and_recorded_reje
 def test_batch_operations_throttling_is_a_temporary_failure(app, s3, leaf_jpeg, monkeypatch):
     key = "garden-images/batch/throttled.jpg"
     s3.put_object(Bucket=BUCKET, Key=key, Body=leaf_jpeg(1))
-    monkeypatch.setattr(app.container.diagnoser._reader, "fetch", throttled)
+    monkeypatch.setattr(app.container.reader, "fetch", throttled)
     (result,) = app.lambda_handler(batch_event(key), LocalContext())["results"]
     assert result["resultCode"] == "TemporaryFailure" and "SlowDown" in result["resultString"]
     assert stored(app, BUCKET, key) is None

@@ -10,7 +10,7 @@ import pytest
 
 from handler.config import Settings
 from handler.container import Container
-from handler.imaging import decode_image
+from model.imaging import decode_image
 from model.build import MAX_ABS_DIFF, Source, build
 from model.metadata import ModelMetadata
 from model.runtime import load_classifier

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from handler.sources.s3 import ObjectRef, Origin
+from handler.domain import ObjectRef, Origin
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from handler.errors import ImageRejected
-from handler.imaging import decode_image
+from model.errors import ImageRejected
+from model.imaging import decode_image
 
 LIMIT = 50_000_000
 TARGET = (128, 128)
@@ -37,7 +37,7 @@ def test_every_mode_becomes_rgb(mode):
     source = gradient().convert("L").convert(mode) if mode in ("I;16", "I", "F") else gradient().convert(mode)
     fmt = "JPEG" if mode == "CMYK" else "PNG"
     if mode in ("I", "F"):  # PNG cannot hold 32-bit int or float pixels; test the conversion itself
-        from handler.imaging import to_rgb
+        from model.imaging import to_rgb
 
         assert to_rgb(source).mode == "RGB"
         return

@@ -1,4 +1,4 @@
-"""What init costs: only the clients the configuration uses (30-50 ms each), no batch utility before a batch."""
+"""What init costs: only the clients the configuration uses (30-50 ms each), and never the batch utility."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_init_creates_only_the_clients_the_sink_uses(aws, created, sink, table, 
     assert set(created) <= set(load_resolve().FUNCTION_SERVICES)  # the image ships only these models
 
 
-def test_a_lambda_init_creates_the_s3_and_dynamodb_clients_only_and_no_batch_utility():
+def test_a_lambda_init_creates_the_s3_and_dynamodb_clients_only_and_no_batch_utility_even_for_a_batch():
     """In a fresh process, as Lambda starts it: X-Ray and Powertools included."""
     env = {**os.environ, "TABLE_NAME": TABLE, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PYTHONPATH": str(ROOT),
            "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "init-test"}
@@ -60,13 +60,13 @@ def test_a_lambda_init_creates_the_s3_and_dynamodb_clients_only_and_no_batch_uti
         "import handler.app\n"
         "print(sorted(made))\n"
         "print('aws_lambda_powertools.utilities.batch' in sys.modules)\n"
-        "import json; from handler.sources import sqs\n"
-        f"event = json.loads(open({str(EVENTS / 'sqs-s3-put.json')!r}).read())\n"
-        "print(sqs.process_batch(event, lambda record: None, None))\n"
+        "import json; from handler.domain import Outcome; from handler.sources import sqs\n"
+        f"parsed = sqs.BATCHES.parse(json.loads(open({str(EVENTS / 'sqs-s3-put.json')!r}).read()))\n"
+        "print(sqs.BATCHES.reply(parsed, [Outcome(ref, 'skipped') for ref in parsed.refs], None))\n"
         "print('aws_lambda_powertools.utilities.batch' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     clients, before, reply, after = result.stdout.split("\n")[:4]
     assert clients == "['dynamodb', 's3']"
-    assert (before, reply, after) == ("False", "{'batchItemFailures': []}", "True")
+    assert (before, reply, after) == ("False", "{'batchItemFailures': []}", "False")

@@ -7,9 +7,9 @@ import time
 import pytest
 from PIL import Image
 
-from handler.errors import ImageTooLarge
-from handler.imaging import decode_cost, decode_image
-from handler.memory import MIB, DecodeBudget, budget_from
+from model.errors import ImageTooLarge
+from model.imaging import decode_cost, decode_image
+from model.decode_budget import MIB, DecodeBudget, budget_from
 
 TARGET = (96, 96)
 
@@ -86,7 +86,7 @@ def test_decode_image_holds_its_cost_while_decoding_and_gives_it_back():
 @pytest.mark.parametrize("options", [{"lossless": True}, {"quality": 80}, {"quality": 80, "exif": b"Exif\x00\x00"}],
                          ids=["VP8L", "VP8", "VP8X"])
 def test_a_webp_canvas_is_read_from_its_header(options):
-    from handler.imaging import webp_canvas
+    from model.imaging import webp_canvas
 
     data = encode(Image.new("RGBA" if "exif" in options else "RGB", (321, 123)), "WEBP", **options)
     assert webp_canvas(data) == (321, 123)
@@ -94,35 +94,35 @@ def test_a_webp_canvas_is_read_from_its_header(options):
 
 def test_a_webp_that_can_never_fit_is_refused_before_pillow_opens_it(monkeypatch):
     """Opening a WebP allocates libwebp's canvases: the budget must answer first."""
-    import handler.imaging
+    import model.imaging
 
     data = encode(Image.new("RGBA", (3000, 2000)), "WEBP", lossless=True)
-    monkeypatch.setattr(handler.imaging, "_open", lambda data: pytest.fail("opened before the budget said yes"))
+    monkeypatch.setattr(model.imaging, "_open", lambda data: pytest.fail("opened before the budget said yes"))
     with pytest.raises(ImageTooLarge, match="3000x2000 WEBP image .* the decode budget is 10 MiB"):
         decode_image(data, max_pixels=50_000_000, target=TARGET, budget=DecodeBudget(10 * MIB, "test budget"))
 
 
 def test_the_pillow_internals_the_webp_load_relies_on_are_there():
-    """handler.imaging._load takes a WebP's frame from Pillow's libwebp decoder; a Pillow without
+    """model.imaging._load takes a WebP's frame from Pillow's libwebp decoder; a Pillow without
     these would fall back to its own load, which costs 16 bytes a pixel, not the 12 budgeted."""
     image = Image.open(io.BytesIO(encode(Image.new("RGBA", (8, 8)), "WEBP", lossless=True)))
     assert callable(image._decoder.get_next) and image.rawmode in ("RGBA", "RGBX")
 
 
 def test_records_decoding_at_once_all_get_the_containers_one_budget(monkeypatch):
-    import handler.memory
+    import model.decode_budget
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
-    monkeypatch.setattr(handler.memory, "resident_bytes", lambda: time.sleep(0.05) or 100 * MIB)
-    monkeypatch.setattr(handler.memory, "return_freed_buffers_to_the_os", lambda: True)
-    handler.memory._container_budget.cache_clear()
+    monkeypatch.setattr(model.decode_budget, "resident_bytes", lambda: time.sleep(0.05) or 100 * MIB)
+    monkeypatch.setattr(model.decode_budget, "return_freed_buffers_to_the_os", lambda: True)
+    model.decode_budget._container_budget.cache_clear()
     seen: list[int] = []
-    threads = [threading.Thread(target=lambda: seen.append(id(handler.memory.container_budget()))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: seen.append(id(model.decode_budget.container_budget()))) for _ in range(8)]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=5)
     finally:
-        handler.memory._container_budget.cache_clear()
+        model.decode_budget._container_budget.cache_clear()
     assert len(seen) == 8 and len(set(seen)) == 1

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handler.diagnose import Outcome
+from handler.domain import Outcome
 from handler.errors import TransientError
 from handler.pipeline import RecordPipeline
-from handler.sources.s3 import ObjectRef
+from handler.domain import ObjectRef
 from model.runtime import Classifier
 from tests.threads import run_together
 

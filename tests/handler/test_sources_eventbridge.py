@@ -18,13 +18,12 @@ def test_the_object_named_in_detail_becomes_a_ref_with_the_key_decoded_and_the_r
     # As Powertools' S3EventBridgeNotificationObject.key (unquote_plus): '+' is a space.
     assert ref.key == "garden-images/my garden/leaf 1 (100%).jpg"
     assert ref.fallback_key == "garden-images/my garden/leaf+1 (100%).jpg"
-    assert (ref.etag, ref.version_id, ref.sequencer, ref.size) == (
+    assert (ref.etag, ref.version_id, ref.sequencer) == (
         "b1946ac92492d2347c6235b4d2611184",
         "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
         "617f08299329d189",
-        1024,
     )
-    assert ref.event_name == "ObjectCreated:Put" and ref.event_time == "2026-11-25T10:00:00Z"
+    assert ref.event_name == "ObjectCreated:Put"
 
 
 @pytest.mark.parametrize(

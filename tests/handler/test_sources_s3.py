@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from handler.sources.s3 import BadRecord, ObjectRef, decode_s3_key, is_notification, is_test_event, parse_notification
+from handler.domain import ObjectRef
+from handler.sources.s3 import BadRecord, decode_s3_key, is_notification, is_test_event, parse_notification
 from tests.conftest import EVENTS
 
 
@@ -31,10 +32,8 @@ def test_put_event_becomes_one_object_ref():
         bucket="leaf-images-local",
         key="garden-images/tomato-leaf.jpg",
         etag="0123456789abcdef0123456789abcdef",
-        size=1024,
         sequencer="0A1B2C3D4E5F678901",
         event_name="ObjectCreated:Put",
-        event_time="1970-01-01T00:00:00.000Z",
     )
     assert ref.uri == "s3://leaf-images-local/garden-images/tomato-leaf.jpg"
 

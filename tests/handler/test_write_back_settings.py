@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from handler.errors import MetadataNotWritten, TransientError
 from handler.object_metadata import S3MetadataStore
 from handler.objects import ObjectReader
-from handler.sources.s3 import ObjectRef
+from handler.domain import ObjectRef
 from model.synthetic import LABELS
 
 LOCKED = "leaf-images-locked"
@@ -93,7 +93,7 @@ def test_an_expired_object_lock_retention_is_not_sent_with_the_copy(aws, leaf_jp
     put = s3.put_object(Bucket="leaf-images-test", Key=KEY, Body=leaf_jpeg(0))
     obj = ObjectReader(s3, 10_000_000).fetch(ObjectRef(bucket="leaf-images-test", key=KEY, etag=put["ETag"].strip('"')))
     past = datetime.now(timezone.utc) - timedelta(days=1)
-    obj.headers.update(ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=past, ObjectLockLegalHoldStatus="ON")
+    obj.copy_parameters.update(ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=past, ObjectLockLegalHoldStatus="ON")
     sent = copy_params(s3)
     from tests.handler.test_stores import RECORD
 

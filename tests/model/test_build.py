@@ -133,7 +133,7 @@ def test_each_format_builds_and_both_runtimes_serve_the_same_answers(name, tmp_p
     assert (meta.height, meta.width) == (SIZE, SIZE)
     assert read_metadata(out) == meta and file_sha256(out / TFLITE_FILE) == meta.sha256
 
-    from handler.imaging import decode_image
+    from model.imaging import decode_image
 
     litert, keras = serve(out, "litert"), serve(out, "keras")
     for label in range(5):

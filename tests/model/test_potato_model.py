@@ -38,7 +38,7 @@ def test_the_build_kept_int8_because_it_agreed_with_keras_on_all_300_test_photos
 def test_accuracy_on_every_test_photo_through_the_handler_is_at_least_97_percent():
     if not POTATO_DATA.is_dir():
         pytest.skip(f"{POTATO_DATA} not present (../shared sits beside the clone in CI)")
-    # The handler's own path for bytes: handler.imaging.decode_image, then the LiteRT classifier.
+    # The handler's own path for bytes: model.imaging.decode_image, then the LiteRT classifier.
     diagnoser = Container(Settings(model_dir=BUNDLED_MODEL_DIR)).diagnoser
     by_key = {label_key(label): label for label in LABELS}
     per_class: dict[str, list[bool]] = {label: [] for label in LABELS}

@@ -12,8 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -22,6 +21,9 @@ from local.aws import LocalStack, create_resources, moto_server, moto_server_pro
 from local.context import LocalContext
 from local.faults import FaultPlan, FaultProxy
 from local.queue import receive_event
+
+if TYPE_CHECKING:
+    from handler.invocation import Handler
 
 # Distinctive fake credentials, so a test can prove they never reach a log line.
 CREDENTIALS = {
@@ -48,7 +50,7 @@ def moto_endpoint() -> Iterator[str]:
             patch.setenv(name, value)
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        patch.setenv("TABLE_NAME", "leaf-diagnoses-reliability")  # handler.app builds its container at import
+        patch.setenv("TABLE_NAME", "leaf-diagnoses-reliability")  # handler.app builds its container from this
         patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         _emit_sequencers_like_s3(patch)
         yield endpoint
@@ -81,10 +83,11 @@ def _no_real_aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(moto_endpoint: str) -> ModuleType:
+def app(moto_endpoint: str) -> Handler:
+    """The handler as the image's CMD builds it from the environment; its model is loaded once per session."""
     import handler.app
 
-    return handler.app
+    return handler.app.function()
 
 
 class CountingClassifier:
@@ -114,7 +117,7 @@ class CountingClassifier:
 class Rig:
     """One bucket/table/queue, the handler wired through a fault proxy, and ways to feed it events."""
 
-    app: ModuleType
+    app: Handler
     stack: LocalStack
     proxy: FaultProxy
     container: Any
@@ -206,10 +209,11 @@ def moto_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_rig(app: ModuleType, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Rig]]:
-    """Build a rig: fresh resources, a proxy with the given fault plan, and handler.app.container pointed at it."""
+def make_rig(app: Handler, moto_endpoint: str) -> Iterator[Callable[..., Rig]]:
+    """Build a rig: fresh resources, a proxy with the given fault plan, and a handler whose clients go through it."""
     from handler.config import Settings
-    from handler.container import Container, client_config
+    from handler.container import build_container, client_config
+    from handler.invocation import make_handler
 
     proxies: list[FaultProxy] = []
 
@@ -223,14 +227,14 @@ def make_rig(app: ModuleType, moto_endpoint: str, monkeypatch: pytest.MonkeyPatc
             boto3.client("s3").put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
         proxy = FaultProxy(upstream or moto_endpoint, plan).__enter__()
         proxies.append(proxy)
-        container = Container(Settings(table_name=stack.table, result_sink=sink, images_bucket=stack.bucket, **settings))
         counting = CountingClassifier(app.container.classifier)  # the model is loaded once per session
-        container.__dict__["classifier"] = counting
-        container.__dict__["s3"] = boto3.client("s3", endpoint_url=proxy.endpoint, config=config or client_config())
-        container.__dict__["dynamodb"] = boto3.client("dynamodb", endpoint_url=proxy.endpoint,
-                                                      config=config or client_config())
-        monkeypatch.setattr(app, "container", container)
-        rig = Rig(app=app, stack=stack, proxy=proxy, container=container, classifier=counting)
+        container = build_container(
+            Settings(table_name=stack.table, result_sink=sink, images_bucket=stack.bucket, **settings),
+            s3=boto3.client("s3", endpoint_url=proxy.endpoint, config=config or client_config()),
+            dynamodb=boto3.client("dynamodb", endpoint_url=proxy.endpoint, config=config or client_config()),
+            classifier=counting,  # a Classifier that counts its calls
+        )
+        rig = Rig(app=make_handler(container), stack=stack, proxy=proxy, container=container, classifier=counting)
         rig.pump(max_batches=5)  # drop the s3:TestEvent S3 queued when notifications were configured
         return rig
 

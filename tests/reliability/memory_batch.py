@@ -107,11 +107,11 @@ def main(directory: Path, memory_mb: str) -> None:
             etags[name] = s3.put_object(Bucket=BUCKET, Key=f"garden-images/memory/{name}", Body=data)["ETag"].strip('"')
             sizes[name] = len(data)
         import handler.app
-        from handler.memory import container_budget
+        from model.decode_budget import container_budget
         from local.context import LocalContext
 
         reply = handler.app.lambda_handler(sqs_event(etags, sizes), LocalContext())
-        table = handler.app.container.table
+        table = handler.app.function().container.table
         results = {}
         for name in ORDER:
             item = table.get(f"s3://{BUCKET}/garden-images/memory/{name}") or {}

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from handler.imaging import decode_image
+from model.imaging import decode_image
 from model.synthetic import LABELS
 from tests.conftest import ROOT
 from tests.reliability.corpus import BYTE_LIMIT, LANDSCAPE, leaf, samples, with_orientation
@@ -52,8 +52,8 @@ def test_exif_rotated_photos_are_turned_upright(orientation):
 # peak across fork and exec), and writing 5 to clear_refs resets it just before the decode.
 PEAK_RSS = """
 import json, sys
-from handler.errors import ImageRejected
-from handler.imaging import decode_image
+from model.errors import ImageRejected
+from model.imaging import decode_image
 from tests.reliability.corpus import png_bomb
 
 def kib(field):

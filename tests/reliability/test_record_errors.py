@@ -20,10 +20,10 @@ def poisoned(make_rig, leaf_jpeg, monkeypatch):
     classify = rig.container.diagnoser.classify_bytes
 
     def classify_or_crash(data):
-        body = data if isinstance(data, bytes) else data.getvalue()  # bytes, or the streamed S3 body
+        body = data if isinstance(data, bytes) else data.read()  # bytes, or the streamed S3 body read whole
         if body == poison:
             raise RuntimeError(f"a bug nobody classified, at {body[:24]!r}")  # quoting the upload's bytes
-        return classify(data)
+        return classify(body)
 
     rig.container.diagnoser.classify_bytes = classify_or_crash
     from handler.observability import metrics

@@ -117,11 +117,11 @@ def test_an_event_racing_a_newer_upload_never_puts_the_older_photo_back(make_rig
     old_read, new_done = threading.Event(), threading.Event()
 
     def classify_then_wait(data):
-        body = data if isinstance(data, bytes) else data.getvalue()  # bytes, or the streamed S3 body
+        body = data if isinstance(data, bytes) else data.read()  # bytes, or the streamed S3 body read whole
         if body == old_body and not old_read.is_set():
             old_read.set()  # the old version is read; hold its write-back until the newer upload is done
             assert new_done.wait(timeout=30)
-        return classify(data)
+        return classify(body)
 
     diagnoser.classify_bytes = classify_then_wait
     replies = []

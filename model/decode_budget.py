@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 
-from handler.errors import ImageTooLarge
+from model.errors import ImageTooLarge
 
 MIB = 1024 * 1024
 # Of what the function has beyond the model and runtime, decodes may hold 40%: the rest is for the

@@ -10,10 +10,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.client_errors import error_code
+from handler.client_errors import S3_MISSING, error_code
 from handler.errors import ConfigError, ModelUnavailable
 from handler.s3_uri import BUCKET_NAME, s3_uri, split_s3_uri
-from model.metadata import METADATA_FILE, TFLITE_FILE, ModelDirError, ModelMetadata, file_sha256, read_metadata
+from model.metadata import (
+    METADATA_FILE,
+    TFLITE_FILE,
+    ModelDirError,
+    ModelMetadata,
+    file_sha256,
+    read_metadata,
+)
+
 
 @dataclass(frozen=True)
 class ModelUri:
@@ -115,7 +123,7 @@ def _download(s3: Any, uri: ModelUri, name: str, destination: Path) -> None:
         s3.download_file(uri.bucket, uri.key(name), str(destination))
     except ClientError as exc:
         code = error_code(exc)
-        reason = "not found" if code in ("404", "NoSuchKey", "NoSuchBucket") else code or str(exc)
+        reason = "not found" if code in S3_MISSING | {"NoSuchBucket"} else code or str(exc)
         raise ModelUnavailable(f"cannot fetch {uri}{name}: {reason}") from exc
     except (BotoCoreError, OSError) as exc:
         raise ModelUnavailable(f"cannot fetch {uri}{name}: {exc}") from exc

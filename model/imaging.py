@@ -6,20 +6,41 @@ import io
 import re
 import warnings
 from contextlib import AbstractContextManager, nullcontext
-from typing import BinaryIO
+from typing import IO, Protocol, cast
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
-from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401 - register only the decoders we allow
+from PIL import (  # noqa: F401 - register only the decoders we allow
+    BmpImagePlugin,
+    ExifTags,
+    GifImagePlugin,
+    Image,
+    JpegImagePlugin,
+    MpoImagePlugin,
+    PngImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,
+)
 
-from handler.errors import ImageRejected, ImageTooLarge
-from handler.memory import DecodeBudget, container_budget
+from model.decode_budget import DecodeBudget, container_budget
+from model.errors import ImageRejected, ImageTooLarge
 
 # Formats a phone or a web app uploads. TIFF, PSD, FITS and friends are refused:
 # they add parser surface and nobody photographs a leaf in them. MPO (multi-picture phone
 # photos) has no entry of its own: the JPEG opener recognises it.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+# The default pixel limit (MAX_IMAGE_PIXELS): a 50 MP phone photo decodes, a pixel bomb does not.
+MAX_IMAGE_PIXELS = 50_000_000
 _WHITE = (255, 255, 255)
+
+
+class ImageFile(Protocol):
+    """A seekable file of image bytes (handler.streaming.StreamedBody: decoded while it downloads)."""
+
+    def read(self, size: int | None = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -46,13 +67,13 @@ _STRIP_BYTES_PER_PIXEL = 32
 
 
 def decode_image(
-    data: bytes | BinaryIO, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
+    data: bytes | ImageFile, *, max_pixels: int, target: tuple[int, int], budget: DecodeBudget | None = None
 ) -> Image.Image:
     """Open, size-check, decode within the memory budget, reduce, EXIF-rotate and convert to RGB.
 
     `data` is the bytes or a seekable file (handler.streaming.StreamedBody, decoded while it downloads).
     ImageRejected says why not; ImageTooLarge when the pixels, or the memory decoding them takes,
-    exceed a limit. `budget` defaults to the container's (handler.memory.container_budget).
+    exceed a limit. `budget` defaults to the container's (model.decode_budget.container_budget).
     """
     if not data:
         raise ImageRejected("empty object (0 bytes)")
@@ -78,7 +99,7 @@ def decode_image(
         return _decode(image, target)
 
 
-def _first_bytes(data: bytes | BinaryIO, count: int) -> bytes:
+def _first_bytes(data: bytes | ImageFile, count: int) -> bytes:
     if isinstance(data, (bytes, bytearray)):
         return bytes(data[:count])
     data.seek(0)
@@ -191,9 +212,9 @@ def _stored_bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def _open(data: bytes | BinaryIO) -> Image.Image:
+def _open(data: bytes | ImageFile) -> Image.Image:
     # A file (handler.streaming.StreamedBody) is decoded while the rest of it downloads.
-    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else cast(IO[bytes], data)
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit right after; Pillow's warning would only be noise.

@@ -10,8 +10,8 @@ import pytest
 from handler.config import Settings
 from handler.container import Container
 from handler.errors import ConfigError, ModelUnavailable
-from handler.imaging import decode_image
-from handler.model_source import ModelUri, fetch_model_dir
+from model.imaging import decode_image
+from handler.model_download import ModelUri, fetch_model_dir
 from model.metadata import read_metadata
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET, TABLE

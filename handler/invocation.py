@@ -1,0 +1,107 @@
+"""The Lambda handler on one container: API requests go to the resolver; events are parsed, diagnosed, answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler.container import Container
+from handler.domain import ObjectRef, Outcome
+from handler.errors import TransientError
+from handler.observability import logger, metrics, safe_traceback, shorten, tracer
+from handler.report import report_outcome
+from handler.sources.api import is_rest_proxy_event
+from handler.sources.dispatch import recognise
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+# Stop starting new records when less than this is left, so nothing is half-written: a fifth of the
+# invocation's time, at most 5 s. A 5 s function then starts records for 4 s, a 900 s one for 895 s.
+MAX_START_MARGIN_MS = 5_000
+START_MARGIN_FRACTION = 0.2
+
+
+def start_margin_ms(timeout_ms: int) -> int:
+    """How much time must be left to start a record: a fraction of the invocation's time, capped."""
+    return min(MAX_START_MARGIN_MS, int(timeout_ms * START_MARGIN_FRACTION))
+
+
+class Handler:
+    """`lambda_handler(event, context)` on this container's model and clients."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self._resolver: APIGatewayRestResolver | None = None
+        self.lambda_handler: Callable[[Mapping[str, Any], LambdaContext], dict[str, Any]] = (
+            logger.inject_lambda_context(clear_state=True)(
+                tracer.capture_lambda_handler(capture_response=False)(
+                    metrics.log_metrics(capture_cold_start_metric=True)(self._handle)
+                )
+            )
+        )
+
+    def __call__(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return self.lambda_handler(event, context)
+
+    def warm(self) -> None:
+        """Load the model and create the clients now (Lambda's init has full CPU; the first invocation then
+        costs what a warm one does: creating the S3 client alone is ~80 ms)."""
+        self.container.diagnoser  # noqa: B018
+
+    @property
+    def resolver(self) -> APIGatewayRestResolver:
+        """The API Gateway resolver, built on the first API request: its imports (pydantic for validation
+        and OpenAPI, ~100 ms) are not paid by containers that only see S3 events."""
+        if self._resolver is None:
+            from handler.api.routes import make_resolver
+
+            self._resolver = make_resolver(self.container)
+        return self._resolver
+
+    def _handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if is_rest_proxy_event(event):
+            return dict(self.resolver.resolve(dict(event), context))
+        source = recognise(event)
+        parsed = source.parse(event)
+        return source.reply(parsed, self.diagnose_each(parsed.refs, context), context)
+
+    def diagnose_each(self, refs: Sequence[ObjectRef], context: LambdaContext) -> list[Outcome | TransientError]:
+        """Diagnose every record (a few at a time, see RecordPipeline); a TransientError marks one to retry."""
+        if not refs:  # a test event: the pipeline is not needed
+            return []
+        # The time left now, at the start of the invocation, is the function's Timeout (less init).
+        margin = start_margin_ms(_remaining_ms(context))
+        futures = self.container.pipeline.start(refs, out_of_time=lambda: _remaining_ms(context) < margin)
+        return [finish(ref, future) for ref, future in zip(refs, futures)]
+
+
+def make_handler(container: Container) -> Handler:
+    return Handler(container)
+
+
+def finish(ref: ObjectRef, future: Future[Outcome]) -> Outcome | TransientError:
+    """Wait for one record, then log and count it here, on the handler's thread, in record order."""
+    fields = {"bucket": ref.bucket, "key": shorten(ref.key), **ref.log_fields}
+    try:
+        outcome = future.result()
+    except TransientError as exc:
+        logger.warning("transient failure; this record will be retried", extra={**fields, "error": str(exc)})
+        return TransientError(f"{ref.uri}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug or an unclassified library error: this record alone is retried
+        # Not logger.exception(): the exception's own text may quote the upload's bytes.
+        logger.error("unexpected error; this record will be retried",
+                     extra={**fields, "exception_name": type(exc).__name__, "exception": safe_traceback(exc)})
+        metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=1)
+        return TransientError(f"{shorten(ref.uri)}: unexpected {type(exc).__name__}")
+    report_outcome(ref, outcome)
+    return outcome
+
+
+def _remaining_ms(context: LambdaContext) -> int:
+    get = getattr(context, "get_remaining_time_in_millis", None)
+    return int(get()) if callable(get) else 900_000
