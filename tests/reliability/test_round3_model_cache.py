@@ -34,13 +34,9 @@ def model_bucket(moto_endpoint):
 
 # Not "//{outside}": moto's server collapses the slashes of the GET's path, so that key is "not
 # found" there and such a test could not fail (S3 serves it).
-# An empty segment inside ("variables//...") is normalised away by PurePosixPath today: the key
-# fetched is then another, missing one, and the whole model fails to load; no file escapes.
-ESCAPES = pytest.mark.xfail(strict=True, reason="issue 20.7: a model key `saved_model//abs/path` is written to /abs/path")
-
-
-@pytest.mark.parametrize("name", [pytest.param("/{outside}", id="leading-slash", marks=ESCAPES),
-                                  pytest.param("variables//{outside}", id="empty-segment")])
+# Before the fix an empty segment inside ("variables//...") was normalised away by PurePosixPath:
+# the key fetched was then another, missing one, and the whole model failed to load.
+@pytest.mark.parametrize("name", ["/{outside}", "variables//{outside}"], ids=["leading-slash", "empty-segment"])
 def test_a_model_key_naming_an_absolute_path_is_not_written_there(model_bucket, tmp_path, name):
     from handler.model_source import ModelUri, fetch_model_dir
 
