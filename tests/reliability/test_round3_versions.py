@@ -10,8 +10,6 @@ import threading
 import pytest
 
 from local import backfill
-
-
 from model.synthetic import LABELS
 from tests.reliability.round3 import (
     SMALL,
