@@ -110,9 +110,10 @@ def _download_keras(s3: Any, uri: ModelUri, name: str, staging: Path) -> None:
         _download(s3, uri, name, staging / name)
         return
     for key in keys:
-        relative = PurePosixPath(key[len(folder):])
-        if ".." in relative.parts or not relative.parts:
-            continue  # only plain files inside the folder
+        segments = key[len(folder):].split("/")
+        if any(segment in ("", ".", "..") for segment in segments):
+            continue  # only plain relative paths: "/tmp/x" (a key "name//tmp/x") would be joined as absolute
+        relative = PurePosixPath(*segments)
         destination = staging / name / Path(*relative.parts)
         destination.parent.mkdir(parents=True, exist_ok=True)
         _download(s3, uri, f"{name}/{relative}", destination)

@@ -123,6 +123,9 @@ def _object_request(body: bytes) -> ObjectRequest:
     except RecursionError as exc:
         # json.loads recurses once per level: thousands of [ or { exhaust the interpreter's stack.
         raise BadRequestError("the body is JSON nested too deeply; send a flat object") from exc
+    except ValueError as exc:
+        # An integer past Python's 4,300-digit conversion limit: a plain ValueError, not a JSONDecodeError.
+        raise BadRequestError(f"the body holds a number too long to read: {shown(exc)}") from exc
     if not isinstance(payload, dict):
         raise BadRequestError('send a JSON object: {"key": "garden-images/..."} or {"url": "..."}')
     given = [name for name in ("key", "url") if name in payload]
