@@ -4,8 +4,8 @@ MODEL_URI with MODEL_RUNTIME=keras copies a SavedModel folder key by key. A key 
 slash after the folder's prefix (`saved_model//tmp/x`) was joined as an absolute path and written
 to /tmp/x. Here the absolute path is inside the test's own tmp_path, so a failure writes nothing
 outside it. The cache directory is fixed (/tmp/models) in the settings the environment gives, so
-this test calls the fetch the container makes (handler.model_source.fetch_model_dir, with its S3
-client injected, as tests/handler/test_model_source.py does) rather than importing handler.app.
+this test calls the fetch the container makes (handler.model_download.fetch_model_dir, with its S3
+client injected, as tests/handler/test_model_download.py does) rather than importing handler.app.
 """
 
 import json
@@ -38,7 +38,7 @@ def model_bucket(moto_endpoint):
 # the key fetched was then another, missing one, and the whole model failed to load.
 @pytest.mark.parametrize("name", ["/{outside}", "variables//{outside}"], ids=["leading-slash", "empty-segment"])
 def test_a_model_key_naming_an_absolute_path_is_not_written_there(model_bucket, tmp_path, name):
-    from handler.model_source import ModelUri, fetch_model_dir
+    from handler.model_download import ModelUri, fetch_model_dir
 
     s3, bucket = model_bucket
     outside = tmp_path / "outside" / "escaped"
