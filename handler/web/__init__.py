@@ -21,8 +21,8 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def _sources() -> tuple[str, str, str]:
-    read = lambda name: (PAGE_DIR / name).read_text(encoding="utf-8")  # noqa: E731 - three reads
-    return read("index.html"), read("app.js"), read("style.css")
+    html, script, style = ((PAGE_DIR / name).read_text(encoding="utf-8") for name in ("index.html", "app.js", "style.css"))
+    return html, script, style
 
 
 def _sha256(text: str) -> str:

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -87,7 +86,7 @@ def _api_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, payload: Any) -> None:
             self._send(status, json.dumps(payload).replace("{bucket}", stand_in.bucket), {"Content-Type": "application/json"})
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             path, query = url.path.removeprefix("/Prod"), parse_qs(url.query)
             if path in ("", "/"):
@@ -104,7 +103,7 @@ def _api_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(404, {"message": "no such route in the stand-in"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             assert urlsplit(self.path).path.removeprefix("/Prod") == "/uploads"
             stand_in.upload_requests.append(body)
@@ -130,10 +129,10 @@ def _bucket_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_OPTIONS(self) -> None:  # noqa: N802 - the preflight an upload-progress listener forces
+        def do_OPTIONS(self) -> None:
             self._reply(200)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             _, options = parse_options_header(self.headers["Content-Type"])
             form: dict[str, Any] = {"order": []}
@@ -143,7 +142,7 @@ def _bucket_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             stand_in.forms.append(form)
             self._reply(204)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._reply(200, stand_in.photo, "image/jpeg")
 
     return Bucket

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,11 +13,11 @@ from handler.api.errors import BadRequestError, RequestEntityTooLargeError, Unsu
 from handler.api.presign import (
     MAX_UPLOAD_BYTES_VARIABLE,
     UploadRequest,
-    presign_config,
     bucket_origin,
     clean_filename,
     max_upload_bytes,
     new_upload_id,
+    presign_config,
     presigned_upload,
     read_upload_request,
 )
@@ -49,7 +49,7 @@ def condition(policy: dict, name: str):
 
 
 def test_the_policy_pins_bucket_key_size_type_and_expiry(s3):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     post = presigned_upload(s3, BUCKET, PREFIX, UploadRequest("leaf.jpg", "image/jpeg"), max_bytes=20 * MiB, expires_in=300)
     policy = policy_of(post)
     assert condition(policy, "bucket") == BUCKET
@@ -59,7 +59,7 @@ def test_the_policy_pins_bucket_key_size_type_and_expiry(s3):
     assert condition(policy, "Content-Type") == post["fields"]["Content-Type"] == "image/jpeg"
     # No starts-with condition anywhere: nothing in the form is left open to the client.
     assert not [c for c in policy["conditions"] if isinstance(c, list) and c[0] == "starts-with"]
-    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert timedelta(seconds=290) <= expires - before <= timedelta(seconds=301)
     assert post["url"].startswith("https://") and BUCKET in post["url"]
     assert condition(policy, "x-amz-algorithm") == post["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"

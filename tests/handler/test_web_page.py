@@ -29,7 +29,7 @@ def test_the_inline_script_and_style_are_exactly_what_the_policy_hashes():
     policy = page_headers()["Content-Security-Policy"]
     body = page_body()
     for tag, directive in (("script", "script-src"), ("style", "style-src")):
-        (inline,) = re.findall(rf"<{tag}>(.*?)</{tag}>", body, flags=re.S)
+        (inline,) = re.findall(rf"<{tag}>(.*?)</{tag}>", body, flags=re.DOTALL)
         digest = base64.b64encode(hashlib.sha256(inline.encode("utf-8")).digest()).decode()
         assert f"{directive} 'sha256-{digest}'" in policy
 

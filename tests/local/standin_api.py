@@ -63,7 +63,7 @@ def _handler(api: StandInApi) -> type[BaseHTTPRequestHandler]:
             api.requests.append(seen)
             return seen
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             seen = self._read()
             path = urlsplit(self.path).path
             if path == "/uploads":
@@ -84,7 +84,7 @@ def _handler(api: StandInApi) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(404, {"message": "no such route in the stand-in"})
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._read()
             url = urlsplit(self.path)
             query = parse_qs(url.query)

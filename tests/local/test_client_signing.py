@@ -10,7 +10,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.client import SigV4, ApiError, api_session, call_json, signing_target
+from local.client import ApiError, SigV4, api_session, call_json, signing_target
 from tests.local.standin_api import Seen, stand_in_api
 
 CREDENTIALS = Credentials("AKIDSTANDIN", "stand-in-secret", "stand-in-session-token")
