@@ -29,9 +29,14 @@ PREFIX = "garden-images/"
 MiB = 1024 * 1024
 
 
+def s3_client(**options):
+    """A client of its own session: boto3's default session would cache these fake keys for later tests."""
+    return boto3.session.Session(region_name="us-east-1").client("s3", **options)
+
+
 @pytest.fixture
 def s3():
-    return boto3.client("s3", region_name="us-east-1", config=presign_config())  # signing is local: no request is made
+    return s3_client(config=presign_config())  # signing is local: no request is made
 
 
 def policy_of(post: dict) -> dict:
@@ -67,7 +72,7 @@ def test_the_policy_pins_bucket_key_size_type_and_expiry(s3):
 
 
 def test_a_client_signing_with_sigv2_is_refused():
-    legacy = boto3.client("s3", region_name="us-east-1")  # botocore's presigning default here: SigV2
+    legacy = s3_client()  # botocore's presigning default here: SigV2
     with pytest.raises(ConfigError, match="SigV4"):
         presigned_upload(legacy, BUCKET, PREFIX, UploadRequest("a.jpg", "image/jpeg"), max_bytes=MiB)
 
@@ -167,5 +172,5 @@ def test_the_upload_limit_defaults_to_the_functions_and_cannot_exceed_it():
 def test_the_bucket_origin_is_where_the_form_posts(s3):
     post = presigned_upload(s3, BUCKET, PREFIX, UploadRequest("a.jpg", "image/jpeg"), max_bytes=MiB)
     assert post["url"].rstrip("/") == bucket_origin(s3, BUCKET)
-    local = boto3.client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:5000", config=presign_config())
+    local = s3_client(endpoint_url="http://127.0.0.1:5000", config=presign_config())
     assert bucket_origin(local, BUCKET) == "http://127.0.0.1:5000"
