@@ -270,3 +270,44 @@ def test_a_rejected_photo_says_why(browser):
     assert verdict == "This photo was not diagnosed"
     assert reason.startswith("the image declares 60,000,000 pixels")
 
+
+
+def test_a_dropped_photo_is_diagnosed_too(browser):
+    import base64
+
+    from selenium.webdriver.common.by import By
+
+    photo = PHOTO.read_bytes()
+    with stand_in_servers(StandIn(diagnosis(label="Potato___healthy", confidence=0.99), photo)) as stand_in:
+        browser.get(f"{stand_in.api}/")
+        _wait(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#gallery li")) == 3)
+        browser.execute_script(
+            """const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+               const transfer = new DataTransfer();
+               transfer.items.add(new File([bytes], 'dropped leaf.jpg', {type: 'image/jpeg'}));
+               document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));""",
+            base64.b64encode(photo).decode("ascii"))
+        _wait(browser).until(lambda b: b.find_element(By.ID, "result").is_displayed())
+        verdict = browser.find_element(By.CSS_SELECTOR, "#card .verdict").text
+    assert verdict == "Potato — healthy"
+    assert stand_in.upload_requests == [{"filename": "dropped leaf.jpg", "content_type": "image/jpeg"}]
+    assert stand_in.forms[0]["file"] == photo
+
+
+def test_the_page_is_usable_from_the_keyboard_and_labels_what_it_shows(browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    with stand_in_servers(StandIn(diagnosis(), PHOTO.read_bytes())) as stand_in:
+        browser.get(f"{stand_in.api}/")
+        _wait(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#gallery li")) == 3)
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        first_focus = browser.execute_script("return document.activeElement.id")
+        ring = browser.execute_script("return getComputedStyle(document.getElementById('drop')).outlineStyle")
+        photo_labels = browser.execute_script("return [...document.getElementById('photo').labels].map(l => l.textContent.trim())")
+        unlabelled_images = browser.execute_script("return [...document.images].filter(i => !i.alt).length")
+        live_regions = browser.execute_script("return [...document.querySelectorAll('[aria-live]')].map(e => e.id)")
+    assert first_focus == "photo" and ring == "solid"  # the chooser is reached first, and shows it has focus
+    assert photo_labels and photo_labels[0].startswith("Choose a photo")
+    assert unlabelled_images == 0
+    assert "status" in live_regions  # progress and results are announced
