@@ -31,7 +31,8 @@ MAX_BODY_BYTES = 4096  # {"filename", "content_type"} and nothing big
 MAX_FILENAME_CHARS = 255  # what file systems allow; longer is no file name
 SUFFIX_CHARS = 64  # the cleaned name kept at the end of the key
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+# Extensions kept per type (the first is given when the name has none, or one that does not fit the type).
+_EXTENSIONS = {"image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/webp": ("webp",)}
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -89,9 +90,10 @@ def clean_filename(filename: str, content_type: str) -> str:
     name = re.split(r"[\\/]", filename)[-1]
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     cleaned = _UNSAFE.sub("-", ascii_name)
-    stem, dot, extension = cleaned.rpartition(".")
-    if not dot or not extension.isalnum() or len(extension) > 5:
-        stem, extension = cleaned, _EXTENSIONS[content_type].lstrip(".")
+    stem, _, extension = cleaned.rpartition(".")
+    if extension.lower() not in _EXTENSIONS[content_type]:
+        # No extension, or one that is not this type's ("leaf.exe", a HEIC photo sent as JPEG): it stays in the stem.
+        stem, extension = cleaned.replace(".", "-"), _EXTENSIONS[content_type][0]
     stem = stem.strip(".-_")[: SUFFIX_CHARS - len(extension) - 1].rstrip(".-_") or "photo"
     return f"{stem}.{extension.lower()}"
 

@@ -100,12 +100,15 @@ def test_upload_ids_sort_by_time():
         ("leaf.jpg", "leaf.jpg"),
         ("../../etc/passwd", "passwd.jpg"),
         ("C:\\Users\\me\\IMG 0042.JPG", "IMG-0042.jpg"),
-        ("<script>alert(1)</script>.png", "script.png"),
+        ("<script>alert(1)</script>.png", "script-png.jpg"),
         ("Dürrfleckenkrankheit – Blatt 3.jpg", "Durrfleckenkrankheit-Blatt-3.jpg"),
         ("ジャガイモの葉.jpg", "photo.jpg"),
         ("...", "photo.jpg"),
         ("no extension", "no-extension.jpg"),
-        ("a\x00b\nc.webp", "a-b-c.webp"),
+        ("a\x00b\nc.jpeg", "a-b-c.jpeg"),
+        ("virus.exe", "virus-exe.jpg"),
+        ("IMG_0042.HEIC", "IMG_0042-HEIC.jpg"),
+        ("leaf.png", "leaf-png.jpg"),
         ("x" * 250 + ".jpeg", "x" * 59 + ".jpeg"),
     ],
 )
@@ -174,3 +177,9 @@ def test_the_bucket_origin_is_where_the_form_posts(s3):
     assert post["url"].rstrip("/") == bucket_origin(s3, BUCKET)
     local = s3_client(endpoint_url="http://127.0.0.1:5000", config=presign_config())
     assert bucket_origin(local, BUCKET) == "http://127.0.0.1:5000"
+
+
+def test_the_extension_follows_the_content_type():
+    assert clean_filename("leaf.png", "image/png") == "leaf.png"
+    assert clean_filename("leaf.WEBP", "image/webp") == "leaf.webp"
+    assert clean_filename("leaf.jpg", "image/webp") == "leaf-jpg.webp"
