@@ -93,7 +93,7 @@ def clean_filename(filename: str, content_type: str) -> str:
     stem, _, extension = cleaned.rpartition(".")
     if extension.lower() not in _EXTENSIONS[content_type]:
         # No extension, or one that is not this type's ("leaf.exe", a HEIC photo sent as JPEG): it stays in the stem.
-        stem, extension = cleaned.replace(".", "-"), _EXTENSIONS[content_type][0]
+        stem, extension = re.sub(r"[.-]+", "-", cleaned), _EXTENSIONS[content_type][0]
     stem = stem.strip(".-_")[: SUFFIX_CHARS - len(extension) - 1].rstrip(".-_") or "photo"
     return f"{stem}.{extension.lower()}"
 
