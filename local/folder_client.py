@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import requests
 
-from local.client import ApiError, add_auth_options, call_json, session_from
+from local.api_session import ApiError, add_auth_options, call_json, session_from
 
 PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 WAIT_S = 20  # each GET holds up to this long server-side
