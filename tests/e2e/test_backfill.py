@@ -9,7 +9,7 @@ import pytest
 
 from handler.diagnose import Diagnoser
 from handler.object_metadata import MODEL_META
-from local import backfill
+from ops import backfill
 from local.aws import create_resources
 from local.context import LocalContext
 from model.synthetic import LABELS, make_leaf

@@ -1,4 +1,4 @@
-"""EventBridge on an existing bucket: local.bucket_events on moto's server, and the stack's rule pattern."""
+"""EventBridge on an existing bucket: ops.bucket_events on moto's server, and the stack's rule pattern."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from local import bucket_events
+from ops import bucket_events
 from local.context import LocalContext
 from local.template import Deployment
 from model.synthetic import LABELS

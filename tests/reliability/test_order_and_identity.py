@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from local.backfill_todo import Listed
+from ops.backfill_todo import Listed
 from model.synthetic import LABELS
 from tests.conftest import EVENTS
 from tests.reliability.test_idempotency import SMALL, events_for, statuses

@@ -8,7 +8,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from handler.object_metadata import read_diagnosis
-from local.backfill_todo import Listed, needing_diagnosis
+from ops.backfill_todo import Listed, needing_diagnosis
 from model.synthetic import LABELS
 from tests.conftest import EVENTS
 from tests.e2e.api_helpers import api_event, call, with_json, with_path
