@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test model demo-model bench deploy-check runtime-test clean
+.PHONY: demo invoke api test test-unit lint model demo-model bench deploy-check runtime-test clean
 
 # The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
 SHARED ?= ../shared
@@ -34,8 +34,18 @@ invoke: $(VENV)/.demo-deps
 api: $(VENV)/.demo-deps
 	$(PY) -m local.api
 
+# Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/).
 test: $(VENV)/.test-deps
 	$(PY) -m pytest
+
+# The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow.
+test-unit: $(VENV)/.test-deps
+	$(PY) -m pytest -m unit --disable-socket --allow-unix-socket
+
+# ruff over the repository; mypy on the function and the model package ([tool.mypy] in pyproject.toml).
+lint: $(VENV)/.test-deps
+	$(PY) -m ruff check .
+	$(PY) -m mypy handler model
 
 # The bundled default model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
 # agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.

@@ -94,7 +94,7 @@ def test_the_readme_table_lists_every_make_target_and_the_docs_name_only_real_on
 
 
 def test_every_python_module_the_docs_run_exists():
-    ours = ("local", "model", "bench", "handler")
+    ours = ("local", "ops", "model", "bench", "handler")
     modules = {m for page in PAGES for m in re.findall(r"python -m ([\w.]+)", page.read_text(encoding="utf-8"))
                if m.split(".")[0] in ours}
     assert modules, "the docs run our modules"
