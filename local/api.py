@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from local import quiet
 from local.apievents import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, match_route, proxy_event, template_api
 from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
 from local.context import LocalContext
@@ -185,16 +186,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    quiet.configure(args.verbose)
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
     os.environ.setdefault("RESULT_SINK", "both")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with ExitStack() as stack:
         endpoint = stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
-        from handler.app import lambda_handler
+        with quiet.native_stderr(args.verbose):
+            from handler.app import container, lambda_handler
 
+            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
+        if not args.verbose:
+            lambda_handler = _without_output(lambda_handler)
         lock = threading.Lock()  # one container: S3 events and API requests take turns
         stack.enter_context(deliver_s3_events(local.queue_url or "", lambda_handler, lock))
         url = stack.enter_context(serve(lambda_handler, args.host, args.port, lock))
@@ -209,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("stopping")
     return 0
+
+
+def _without_output(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler with what it prints (EMF metrics) dropped: the terminal is the person's."""
+
+    def call(*args: Any) -> Any:
+        with quiet.handler_output(verbose=False):
+            return handler(*args)
+
+    return call
 
 
 if __name__ == "__main__":

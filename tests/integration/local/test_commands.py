@@ -131,6 +131,7 @@ def test_invoke_runs_each_event_file_like_sam_local_invoke(event, expected):
     result = run("-m", "local.invoke", str(EVENTS / event))
     assert result.returncode == 0, result.stdout + result.stderr
     assert expected in result.stdout
+    assert_quiet(result)
 
 
 def test_invoke_exits_non_zero_when_the_handler_raises(tmp_path):
