@@ -146,6 +146,7 @@ def run_worker(variant: Variant, job: dict, env: dict[str, str], raw: Path, tag:
         spawned = time.time()
         proc = subprocess.run(
             [sys.executable, "-m", "bench.worker", str(job_path), str(report_path)],
+            check=False,
             cwd=ROOT,
             env={**env, **variant.env},
             stdout=log,
@@ -183,10 +184,11 @@ def commit() -> str:
     """The commit measured, with '+dirty' when the work tree has changes."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=ROOT, capture_output=True,
+            text=True
         )
     except OSError:
         return "unknown"

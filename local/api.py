@@ -17,15 +17,22 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from local import quiet
 from local.apievents import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, match_route, proxy_event, template_api
-from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
+from local.aws import (
+    DEFAULT_BUCKET,
+    DEFAULT_TABLE,
+    create_resources,
+    drain_events,
+    moto_server,
+    use_local_credentials,
+)
 from local.context import LocalContext
 
 SAMPLE_PREFIX = "garden-images/samples/"
@@ -62,10 +69,10 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             # Headers and body leave in two writes; with Nagle on, the second waits ~40 ms for a delayed ACK.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._proxy()
 
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
         def _proxy(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -116,7 +123,7 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:
             if os.environ.get("LOCAL_API_QUIET") != "1":
                 super().log_message(format, *args)
 

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with quiet.handler_output(args.verbose):
                 response = lambda_handler(event, LocalContext())
-        except Exception as exc:  # report it as the Lambda runtime would, then fail
+        except Exception as exc:  # noqa: BLE001 - any error: report it as the Lambda runtime would, then fail
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}, indent=2))
             return 1
         if len(str(response.get("body") or "")) > 4000:  # the docs page: 1.7 MB of inlined Swagger UI

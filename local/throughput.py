@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = args.endpoint or stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         create_resources(bucket=BUCKET, table=TABLE, queue=None)
-        import handler.app as app
-
+        from handler import app
         from handler.pipeline import RECORD_WORKERS, RecordPipeline
 
         modes = {

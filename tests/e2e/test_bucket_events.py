@@ -8,11 +8,11 @@ import json
 import boto3
 import pytest
 
-from ops import bucket_events
 from local.context import LocalContext
 from local.queue import receive_event
 from local.template import Deployment
 from model.synthetic import LABELS
+from ops import bucket_events
 from tests.e2e.conftest import stored
 
 BUCKET = "seed-web-app-e2e"  # a bucket someone already has, with notifications of their own

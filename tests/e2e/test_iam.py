@@ -8,7 +8,6 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import BUCKET, TABLE, handler_policy
 
-
 DENIED = ("AccessDenied", "AccessDeniedException", "403")
 
 

@@ -79,8 +79,8 @@ class OneAtATimeBackend:
 
 
 def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
-    from model.metadata import read_metadata
     from handler.config import BUNDLED_MODEL_DIR
+    from model.metadata import read_metadata
 
     meta = read_metadata(BUNDLED_MODEL_DIR)
     backend = OneAtATimeBackend()

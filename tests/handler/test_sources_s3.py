@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from handler.sources.s3 import BadRecord, ObjectRef, decode_s3_key, is_notification, is_test_event, parse_notification
+from handler.sources.s3 import (
+    BadRecord,
+    ObjectRef,
+    decode_s3_key,
+    is_notification,
+    is_test_event,
+    parse_notification,
+)
 from tests.conftest import EVENTS
 
 

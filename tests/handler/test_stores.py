@@ -3,10 +3,10 @@ import time
 import pytest
 
 from handler.errors import MetadataNotWritten
+from handler.object_metadata import S3MetadataStore, diagnosis_metadata
 from handler.objects import ObjectReader
 from handler.records import DiagnosisRecord
 from handler.sources.s3 import ObjectRef
-from handler.object_metadata import S3MetadataStore, diagnosis_metadata
 from handler.stores import DynamoResultStore
 from tests.handler.conftest import BUCKET, TABLE
 

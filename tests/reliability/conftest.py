@@ -33,6 +33,7 @@ CREDENTIALS = {
 # so the run crosses from 15 to 16 digits: a plain string comparison would then get the order wrong.
 _SEQUENCER = itertools.count(16**15 - 64)
 _SEQUENCER_LOCK = threading.Lock()
+NO_FAULTS = FaultPlan()
 
 
 def next_sequencer() -> str:
@@ -192,7 +193,7 @@ def make_rig(app: ModuleType, moto_endpoint: str, monkeypatch: pytest.MonkeyPatc
 
     proxies: list[FaultProxy] = []
 
-    def build(plan: FaultPlan = FaultPlan(), sink: str = "dynamodb", versioned: bool = False,
+    def build(plan: FaultPlan = NO_FAULTS, sink: str = "dynamodb", versioned: bool = False,
               prefix_filter: str = "garden-images/", config: Any = None, upstream: str | None = None,
               **settings: Any) -> Rig:
         suffix = uuid.uuid4().hex[:8]

@@ -17,7 +17,7 @@ def clean_env() -> dict[str, str]:
 
 
 def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], check=False, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
     # A newcomer's shell: no AWS settings, and MODEL_DIR unset, so the bundled default model serves.
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK", "MODEL_DIR")}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def readme_demo_block() -> str:
