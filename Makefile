@@ -61,9 +61,10 @@ model: $(VENV)/.test-deps
 demo-model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
 
-# The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests).
+# The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests),
+# then the load test's throughput (the test asserts nothing lost or doubled, never a time).
 bench: $(VENV)/.test-deps
-	$(PY) -m bench.run
+	$(PY) -m bench.run --load
 
 # The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
 DEPLOY_VENV := .venv-deploy
