@@ -8,7 +8,9 @@ import io
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
+from typing import TextIO
 
 
 def configure(verbose: bool) -> None:
@@ -19,14 +21,39 @@ def configure(verbose: bool) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow, when MODEL_RUNTIME=keras
 
 
+class _MutedThreads(io.TextIOBase):
+    """sys.stdout, except for the threads inside handler_output: redirect_stdout swaps sys.stdout for
+    every thread at once, so the local API's own lines would vanish while a handler call runs."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+        self.muted = threading.local()
+
+    def write(self, text: str) -> int:
+        return len(text) if getattr(self.muted, "on", False) else self.inner.write(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+
 @contextlib.contextmanager
 def handler_output(verbose: bool) -> Iterator[None]:
-    """Around a handler call: what it prints (EMF metrics) is dropped, unless verbose."""
+    """Around a handler call: what it prints in this thread (EMF metrics) is dropped, unless verbose."""
     if verbose:
         yield
         return
-    with contextlib.redirect_stdout(io.StringIO()):
+    with _LOCK:
+        if not isinstance(sys.stdout, _MutedThreads):
+            sys.stdout = _MutedThreads(sys.stdout)
+        stdout = sys.stdout
+    stdout.muted.on = True
+    try:
         yield
+    finally:
+        stdout.muted.on = False
+
+
+_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
