@@ -100,4 +100,4 @@ runtime-test: $(RUNTIME_VENV)/.deps
 	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache .mypy_cache .ruff_cache
