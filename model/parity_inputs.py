@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.metadata import ModelMetadata
+from model.metadata import ModelMetadata, label_key
 from model.preprocess import scale, to_input
 from model.sources import BuildError
 
@@ -45,6 +45,16 @@ def sample_files(samples: Path | None) -> list[Path]:
     if not files:
         raise BuildError(f"--samples {samples} holds no images ({', '.join(SAMPLE_SUFFIXES)})")
     return files
+
+
+def sample_truth(samples: Path | None, labels: tuple[str, ...]) -> np.ndarray:
+    """Each sample's label index from its top folder (`Potato___Early_blight` is `Potato_Early blight`); -1: none."""
+    by_key = {label_key(label): i for i, label in enumerate(labels)}
+    truth = []
+    for path in sample_files(samples):
+        parts = path.relative_to(samples).parts if samples else ()
+        truth.append(by_key.get(label_key(parts[0]), -1) if len(parts) > 1 else -1)
+    return np.array(truth, dtype=np.int64)
 
 
 def decode_sample(path: Path, target: tuple[int, int]) -> Image.Image:

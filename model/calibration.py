@@ -1,0 +1,92 @@
+"""Calibrate the "not recognised" rules on labelled photos (build time; numpy only).
+
+The thresholds are quantiles over the known-class photos the model classifies correctly, so that
+about `false_reject` of them (1 % by default, per rule) fall on the wrong side. Calibrate on photos
+the model did not train on (a validation or test split): on its own training photos the model is
+more confident and its embeddings sit closer to the centroids than on new photos, and the
+thresholds come out too strict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from model.recognition import EmbeddingCheck, Rules
+
+FALSE_REJECT = 0.01  # per rule, on the calibration photos
+MIN_PHOTOS_PER_CLASS = 5  # fewer and a class's centroid and scale are noise: the embedding rule is left off
+
+
+class CalibrationError(Exception):
+    """The labelled photos cannot calibrate the rules asked for; the message says why."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    rules: Rules
+    figures: dict[str, Any]  # what the rules do on the calibration photos, for metadata.json and the report
+
+
+def calibrate(probs: np.ndarray, embeddings: np.ndarray | None, truth: np.ndarray, labels: tuple[str, ...],
+              no_leaf_labels: tuple[str, ...] = (), false_reject: float = FALSE_REJECT) -> Calibration:
+    """Rules from (N, classes) probabilities, (N, dim) embeddings or None, and (N,) label indices (-1: none)."""
+    unknown = [name for name in no_leaf_labels if name not in labels]
+    if unknown:
+        raise CalibrationError(f"--no-leaf-label {unknown[0]!r} is not one of the labels ({', '.join(labels)})")
+    no_leaf = np.array([label in no_leaf_labels for label in labels])
+    labelled = truth >= 0
+    if not labelled.any():
+        return Calibration(Rules(no_leaf_labels), {"photos": 0, "note": "no labelled photos: only the no-leaf rule"})
+    predicted = probs.argmax(axis=1)
+    known = labelled & ~no_leaf[np.clip(truth, 0, None)]
+    good = known & (predicted == truth)  # correctly classified photos of a known (leaf) class
+    if good.sum() < MIN_PHOTOS_PER_CLASS:
+        raise CalibrationError(f"only {int(good.sum())} labelled photos of leaf classes are classified correctly; "
+                               "the thresholds need more (or the labels do not match the model's)")
+    confidence = probs.max(axis=1)
+    min_confidence = float(np.quantile(confidence[good], false_reject, method="lower"))
+    check, note = _embedding_check(embeddings, truth, good, labels, no_leaf, false_reject)
+    rules = Rules(no_leaf_labels, round(min_confidence, 6), check)
+    figures = {
+        "photos": int(labelled.sum()), "known_photos": int(known.sum()), "correct_known_photos": int(good.sum()),
+        "false_reject_target_per_rule": false_reject,
+        "per_class_photos": {label: int(np.sum(truth == i)) for i, label in enumerate(labels)},
+    }
+    if note:
+        figures["embedding_note"] = note
+    verdicts = [rules.judge(labels[p], float(c), None if embeddings is None else e)
+                for p, c, e in zip(predicted, confidence, embeddings if embeddings is not None else [None] * len(truth))]
+    rejected = np.array([not v.recognized for v in verdicts])
+    figures["not_recognised_known"] = round(float(rejected[known].mean()), 4)
+    if (labelled & no_leaf[np.clip(truth, 0, None)]).any():
+        figures["not_recognised_no_leaf"] = round(float(rejected[labelled & ~known].mean()), 4)
+    return Calibration(rules, figures)
+
+
+def _embedding_check(embeddings: np.ndarray | None, truth: np.ndarray, good: np.ndarray, labels: tuple[str, ...],
+                     no_leaf: np.ndarray, false_reject: float) -> tuple[EmbeddingCheck | None, str | None]:
+    if embeddings is None:
+        return None, None
+    unit = _normalise(embeddings)
+    leaf_classes = [i for i in range(len(labels)) if not no_leaf[i]]
+    thin = [labels[i] for i in leaf_classes if np.sum(good & (truth == i)) < MIN_PHOTOS_PER_CLASS]
+    if thin:
+        return None, (f"embedding rule off: fewer than {MIN_PHOTOS_PER_CLASS} correctly classified photos of "
+                      f"{', '.join(thin)}")
+    centroids = np.stack([_normalise(unit[good & (truth == i)].mean(axis=0, keepdims=True))[0] for i in leaf_classes])
+    own = np.array([1.0 - unit[good & (truth == i)] @ centroids[k] for k, i in enumerate(leaf_classes)],
+                   dtype=object)
+    scales = np.array([max(float(np.median(d)), 1e-6) for d in own])
+    partial = EmbeddingCheck(centroids, scales, tuple(labels[i] for i in leaf_classes), float("inf"), 1 - false_reject)
+    distances = np.array([partial.distance(e) for e in embeddings[good]])
+    max_distance = float(np.quantile(distances, 1 - false_reject, method="higher"))
+    return EmbeddingCheck(centroids, scales, partial.labels, round(max_distance, 6), 1 - false_reject), None
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms == 0, 1.0, norms)
