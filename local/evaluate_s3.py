@@ -1,4 +1,10 @@
-"""model.evaluate --through-s3: every photo uploaded to the embedded default and diagnosed from its S3 event."""
+"""model.evaluate through the local stack: every photo uploaded to the embedded default, diagnosed from its S3 event.
+
+    python -m local.evaluate_s3 --model-dir model/potato --data ../shared/data/potato/Test [--unknown DIR]
+
+The same options and report as `python -m model.evaluate`; the answers are read back from the
+results table the handler wrote. (This module imports model.evaluate, never the reverse.)
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from typing import Any
 
 from local.aws import create_resources, drain_events, moto_server, use_local_credentials
 from local.context import LocalContext
+from model.evaluate import EvaluationError, Outcome, Photo, arguments, evaluate
+from model.evaluation_report import render
 from model.metadata import ModelMetadata
 
 BUCKET = "leaf-images-evaluate"
@@ -32,12 +40,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., Iterable[Any]]
-                   ) -> tuple[ModelMetadata, list[Any]]:
+def run_through_s3(model_dir: Path, photos: list[Photo], progress: Callable[..., Iterable[Any]]
+                   ) -> tuple[ModelMetadata, list[Outcome]]:
     """Upload → S3 notification → SQS → handler.app.lambda_handler → the stored DynamoDB results."""
     import boto3
-
-    from model.evaluate import Outcome
 
     env = {"MODEL_DIR": str(model_dir), "TABLE_NAME": TABLE, "IMAGES_BUCKET": BUCKET, "RESULT_SINK": "dynamodb",
            "IMAGE_PREFIX": PREFIX, "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
@@ -71,7 +77,7 @@ def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., I
                 bar.update(len(results))  # type: ignore[attr-defined]
             bar.close()  # type: ignore[attr-defined]
             table = handler.app.container.table
-            outcomes = [_outcome(Outcome, photo, table.get(f"s3://{stack.bucket}/{key}") if table else None)
+            outcomes = [_outcome(photo, table.get(f"s3://{stack.bucket}/{key}") if table else None)
                         for photo, key in zip(photos, keys)]
         finally:
             handler.app.container = previous
@@ -80,10 +86,29 @@ def run_through_s3(model_dir: Path, photos: list[Any], progress: Callable[..., I
     return meta, outcomes
 
 
-def _outcome(outcome: Any, photo: Any, item: dict[str, Any] | None) -> Any:
+def _outcome(photo: Photo, item: dict[str, Any] | None) -> Outcome:
     if not item:
-        return outcome(photo, None, None, 0.0, "no stored result: the handler did not record this upload")
+        return Outcome(photo, None, None, 0.0, "no stored result: the handler did not record this upload")
     if item.get("status") != "ok":
         reason = str(item.get("error", item.get("status")))
-        return outcome(photo, None, None, float(item.get("latency_ms", 0)), reason)
-    return outcome(photo, str(item["label"]), float(item["confidence"]), float(item.get("latency_ms", 0)))
+        return Outcome(photo, None, None, float(item.get("latency_ms", 0)), reason)
+    recognized = item.get("recognized")  # absent until the handler stores the verdict
+    return Outcome(photo, str(item["label"]), float(item["confidence"]), float(item.get("latency_ms", 0)),
+                   recognized=None if recognized is None else bool(recognized), reason=item.get("reason"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments("python -m local.evaluate_s3", __doc__.splitlines()[0]).parse_args(argv)
+    try:
+        result = evaluate(args.model_dir, args.data, args.out, runner=run_through_s3, unknown=args.unknown,
+                          non_photos=args.non_photos, mode="through-s3")
+    except EvaluationError as exc:
+        print(f"local.evaluate_s3: error: {exc}", file=sys.stderr)
+        return 2
+    print(render(result))
+    print(f"\nwrote {args.out / 'evaluation.json'}, {args.out / 'confusion.png'} and {args.out / 'scores.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
