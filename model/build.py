@@ -210,7 +210,7 @@ def refusals(loaded: LoadedModel, batch: np.ndarray, probs: np.ndarray, embeddin
     if not findings.problems:  # a constant or NaN model fits no preprocessing: say that, not which fits
         opts.step("trying the preprocessings")
         check_preprocess(lambda x: loaded.predict(x)[0].reshape(len(x), -1), batch, truth, mode,
-                         loaded.scaling_layers, findings)
+                         loaded.scaling_layers, findings, probs)
     if findings.problems and not opts.accept_untrained:
         raise BuildError("refused: " + "; ".join(findings.problems)
                          + ". Pass --accept-untrained for a placeholder or benchmark model")

@@ -39,7 +39,7 @@ def check_outputs(probs: np.ndarray, embeddings: np.ndarray | None, findings: Fi
     if len(probs) > 1 and not spread >= MIN_SPREAD:
         findings.problems.append(
             f"the model's outputs do not depend on the input: {len(probs)} different inputs (random pixels, "
-            f"synthetic leaves, photos) all give {np.round(probs[0], 4).tolist()}")
+            f"synthetic leaves, photos) all give {[round(float(v), 4) for v in probs[0]]}")
 
 
 def check_accuracy(probs: np.ndarray, truth: np.ndarray, min_accuracy: float, findings: Findings) -> None:
@@ -57,7 +57,8 @@ def check_accuracy(probs: np.ndarray, truth: np.ndarray, min_accuracy: float, fi
 
 
 def check_preprocess(predict: Callable[[np.ndarray], np.ndarray], photos: np.ndarray, truth: np.ndarray,
-                     given: str, scaling_layers: tuple[str, ...], findings: Findings) -> None:
+                     given: str, scaling_layers: tuple[str, ...], findings: Findings,
+                     given_probs: np.ndarray | None = None) -> None:
     """Try every preprocessing on the labelled photos (scaled with `given`); refuse when another clearly fits better."""
     if scaling_layers and given != "raw":
         findings.warnings.append(
@@ -70,7 +71,10 @@ def check_preprocess(predict: Callable[[np.ndarray], np.ndarray], photos: np.nda
     pixels = unscale(photos[chosen], given)
     accuracy = {}
     for mode in PREPROCESS_MODES:
-        probs = predict(scale(pixels, mode).astype(np.float32))
+        if mode == given and given_probs is not None:  # already run: the build's own Keras pass
+            probs = given_probs[chosen]
+        else:
+            probs = predict(scale(pixels, mode).astype(np.float32))
         accuracy[mode] = round(float(np.mean(probs.argmax(axis=1) == truth[chosen])), 4)
     best = max(accuracy, key=accuracy.__getitem__)
     findings.figures["preprocess_top1"] = accuracy
