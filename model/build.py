@@ -1,10 +1,13 @@
 """Build a servable model directory from your own Keras model, with a Keras-vs-LiteRT parity check.
 
     python -m model.build --json arch.json --weights weights.h5 --labels labels.txt \\
-        --preprocess inception --out build/my-model [--samples photos/] [--quantize auto|dynamic|none]
+        --preprocess inception --out build/my-model [--samples labelled-photos/ ...] \\
+        [--no-leaf-label Background_without_leaves] [--quantize auto|dynamic|none]
 
 By default (--quantize auto) it serves the dynamic-range int8 model when that agrees with Keras on
-top-1 for >= 99 % of the real --samples photos, float32 otherwise, and says which and why.
+top-1 for >= 99 % of the real --samples photos, float32 otherwise, and says which and why. It
+refuses a model that cannot work (model/checks.py) unless --accept-untrained, and calibrates the
+"not recognised" rules (model/recognition.py) on the labelled --samples.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from model.convert import QUANTIZE_MODES
 from model.metadata import (PREPROCESS_MODES, PREPROCESS_PRESETS, TFLITE_FILE, ModelMetadata, file_sha256,
                             write_metadata)
 from model.quiet import native_output_silenced, quiet_environment
-from model.parity_inputs import GENERATED_INPUTS, parity_inputs, sample_truth
+from model.parity_inputs import GENERATED_INPUTS, Samples, parity_inputs, sample_truth
 from model.sources import (BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model,
                            with_embedding)
 from model.variants import MAX_ABS_DIFF, MIN_TOP1, Variant, check_parity, compare, convert_variant, real_rows
@@ -92,7 +95,7 @@ class Options:
     """The build's choices beyond the source, labels and output (the CLI's flags)."""
 
     quantize: str = "auto"
-    samples: Path | None = None
+    samples: Samples = None
     accept_drift: bool = False
     allow_lambda: bool = False
     name: str | None = None
@@ -107,7 +110,7 @@ class Options:
 
 
 def build(source: Source, labels_path: Path, preprocess: str, out: Path, quantize: str | None = "auto",
-          samples: Path | None = None, accept_drift: bool = False, allow_lambda: bool = False,
+          samples: Samples = None, accept_drift: bool = False, allow_lambda: bool = False,
           name: str | None = None, min_int8_agreement: float = MIN_INT8_AGREEMENT, **options: Any) -> ModelMetadata:
     """Load, check labels, refuse what cannot work, convert, prove parity, choose int8 or float32, calibrate the
     "not recognised" rules on the labelled --samples, then write the model directory."""
@@ -241,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quantize", choices=QUANTIZE_CHOICES, default="auto",
                         help="auto (default): int8 if it agrees with Keras on the real --samples, else float32; "
                              "dynamic: int8 dynamic-range weights; none: float32")
-    parser.add_argument("--samples", type=Path,
-                        help="your labelled photos, one folder per label (PlantVillage-style names match): the "
+    parser.add_argument("--samples", type=Path, action="append",
+                        help="(repeatable) your labelled photos, one folder per label (PlantVillage-style names match): the "
                              "parity check, the int8 decision, the accuracy floor and the recognition rules' "
                              "calibration. Photos the model did not train on give honest thresholds")
     parser.add_argument("--no-leaf-label", action="append", default=[], metavar="LABEL",
