@@ -85,9 +85,11 @@ def scan(data: Path, labels: tuple[str, ...], no_leaf: tuple[str, ...] = ()) -> 
 
 
 def unknown_photos(folder: Path, group: str = "unknown") -> list[Photo]:
-    """Every file under a folder of photos the model should not recognise, whatever the layout."""
+    """Every file under a folder of photos the model should not recognise, whatever the layout (or one file)."""
+    if folder.is_file():
+        return [Photo(folder, None, group)]
     if not folder.is_dir():
-        raise EvaluationError(f"--unknown {folder} is not a directory")
+        raise EvaluationError(f"--unknown {folder} is neither a file nor a directory")
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise EvaluationError(f"--unknown {folder} holds no files")
@@ -133,8 +135,9 @@ def run_direct(
     return meta, outcomes
 
 
-def evaluate(model_dir: Path, data: Path, out: Path, runtime: str = "litert", runner: Runner | None = None,
-             show_progress: bool = True, unknown: Path | None = None, non_photos: bool = False,
+def evaluate(model_dir: Path, data: Path | list[Path], out: Path, runtime: str = "litert",
+             runner: Runner | None = None, show_progress: bool = True, unknown: Path | list[Path] | None = None,
+             non_photos: bool = False,
              mode: str = "direct") -> dict[str, Any]:
     """Run every photo, then write evaluation.json, confusion.png and scores.png to out; returns the figures.
 
@@ -146,9 +149,14 @@ def evaluate(model_dir: Path, data: Path, out: Path, runtime: str = "litert", ru
     except ModelDirError as exc:
         raise EvaluationError(str(exc)) from exc
     no_leaf = tuple(meta.extra.get("recognition", {}).get("no_leaf_labels", ()))
-    photos, notes = scan(data, meta.labels, no_leaf)
-    if unknown is not None:
-        photos += unknown_photos(unknown)
+    folders = [data] if isinstance(data, Path) else list(data)
+    photos, notes = [], []
+    for folder in folders:
+        found, noted = scan(folder, meta.labels, no_leaf)
+        photos += found
+        notes += noted
+    for other in [unknown] if isinstance(unknown, Path) else unknown or []:
+        photos += unknown_photos(other)
     if non_photos:
         photos += write_non_photos(out / "non-photos")
 
@@ -161,8 +169,9 @@ def evaluate(model_dir: Path, data: Path, out: Path, runtime: str = "litert", ru
     else:
         meta, outcomes = run_direct(model_dir, runtime, photos, progress)
     result = figures(meta, outcomes, notes)
-    result.update(mode=mode, runtime="litert" if runner else runtime, data=str(data),
-                  unknown=None if unknown is None else str(unknown), wall_seconds=round(time.perf_counter() - started, 1))
+    result.update(mode=mode, runtime="litert" if runner else runtime, data=", ".join(map(str, folders)),
+                  unknown=None if unknown is None else str(unknown),
+                  wall_seconds=round(time.perf_counter() - started, 1))
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     try:
@@ -178,9 +187,11 @@ def arguments(prog: str, description: str) -> argparse.ArgumentParser:
     """The options model.evaluate and local.evaluate_s3 share."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--model-dir", type=Path, required=True, help="a built model directory (MODEL_DIR)")
-    parser.add_argument("--data", type=Path, required=True, help="one folder of photos per label")
-    parser.add_argument("--unknown", type=Path, help="photos of things the model does not know (should be "
-                                                     "'not recognised'), any layout")
+    parser.add_argument("--data", type=Path, required=True, action="append",
+                        help="one folder of photos per label (repeatable: several datasets' folders)")
+    parser.add_argument("--unknown", type=Path, action="append",
+                        help="(repeatable) a photo, or a folder of photos in any layout, of things the model does "
+                             "not know: they should be 'not recognised'")
     parser.add_argument("--non-photos", action="store_true",
                         help="add generated solid colours, noise, gradients and text pages (written under --out)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,

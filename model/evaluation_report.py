@@ -145,7 +145,7 @@ def render_gate(gate: dict[str, Any], labels: list[str], width: int) -> list[str
     lines.append(f"{'':{width + 4}}" + "".join(f"{i:>7}" for i in range(len(labels))) + "    n/r")
     for i, (label, counts) in enumerate(zip(labels, gate["confusion"]["counts"])):
         lines.append(f"{i:>2}  {label:{width}}" + "".join(f"{n:7}" for n in counts))
-    for item in gate["unknown_recognised"]:
+    for item in gate["unknown_recognised"][:5]:  # evaluation.json lists up to 20
         lines.append(f"recognised but unknown ({item['group']}): {item['path']}: {item['label']} ({item['confidence']})")
     return lines
 
