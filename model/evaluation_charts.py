@@ -31,8 +31,9 @@ def write_scores_png(result: dict[str, Any], outcomes: Sequence[Any], path: Path
                "embedding distance (relative to the nearest class's median)", thresholds.get("max_distance"),
                "max distance")
     model = result["model"]
-    fig.suptitle(f"{model['name']} {model['model_version']}: scores by group; recognised = left of the "
-                 "distance line and right of the confidence line")
+    fig.suptitle(f"{model['name']} {model['model_version']}: the gate's scores by group\n"
+                 "recognised: confidence right of its line" + (", distance left of its line" if with_distance else ""),
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -44,7 +45,7 @@ def _panel(ax: Any, judged: Sequence[Any], score: Any, bins: np.ndarray, xlabel:
         values = [score(o) for o in judged if o.photo.group == group and score(o) is not None]
         values = [min(v, bins[-1]) for v in values if np.isfinite(v)]
         if values:
-            ax.hist(values, bins=bins, alpha=0.55, color=colour, label=f"{group} ({len(values)})")
+            ax.hist(values, bins=bins, histtype="step", linewidth=1.8, color=colour, label=f"{group} ({len(values)})")
     if threshold is not None:
         ax.axvline(threshold, color="black", linestyle="--", label=f"{name} {threshold:.3g}")
     ax.set_xlabel(xlabel)
