@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +12,9 @@ import pytest
 
 from model.build import BuildError, Source, build, main
 from model.metadata import read_metadata
+from model.quiet import QUIET_ENVIRONMENT
 from model.synthetic import LABELS
+from tests.conftest import ROOT
 from tests.model.conftest import DEMO_KERAS, PER_CLASS
 
 
@@ -93,3 +98,21 @@ def test_the_cli_says_which_and_exits_non_zero(tmp_path, labels_file, capsys):
     captured = capsys.readouterr()
     assert code == 2 and captured.err.startswith("model.build: error: refused: the model's outputs do not depend")
     assert "XNNPACK" not in captured.err + captured.out and "tensorflow" not in captured.out.lower()
+
+
+def test_the_build_is_quiet_unless_verbose(tmp_path, labels_file):
+    """TensorFlow's and LiteRT's own lines reach the terminal only with --verbose (fresh processes: the
+    logging variables must be set before TensorFlow's first import)."""
+    source = constant_model(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in QUIET_ENVIRONMENT}
+    common = [sys.executable, "-m", "model.build", "--keras", str(source.keras), "--labels", str(labels_file),
+              "--preprocess", "unit", "--accept-untrained", "--quantize", "none"]
+    runs = {}
+    for name, extra in (("quiet", []), ("verbose", ["--verbose"])):
+        runs[name] = subprocess.run([*common, "--out", str(tmp_path / name), *extra], cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=600, check=True)
+    noise = ("XNNPACK", "cuda", "absl::InitializeLog", "Saved artifact")
+    assert any(word in runs["verbose"].stderr for word in noise)  # what the quiet build must keep out
+    assert not any(word in runs["quiet"].stderr + runs["quiet"].stdout for word in noise), runs["quiet"].stderr
+    assert runs["quiet"].stdout.startswith("built quiet (keras, none)") and "ACCEPTED UNTRAINED" in runs["quiet"].stdout
+    assert "steps" in runs["quiet"].stderr  # the progress bar
