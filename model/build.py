@@ -27,7 +27,7 @@ import numpy as np
 
 from tqdm import tqdm
 
-from model.calibration import FALSE_REJECT, CalibrationError, calibrate
+from model.calibration import FALSE_REJECT, METRICS, CalibrationError, calibrate
 from model.checks import MIN_ACCURACY, Findings, check_accuracy, check_outputs, check_preprocess
 from model.build_report import summary
 from model.convert import QUANTIZE_MODES
@@ -106,6 +106,7 @@ class Options:
     accept_untrained: bool = False
     min_accuracy: float = MIN_ACCURACY
     false_reject: float = FALSE_REJECT
+    embedding_metric: str = "mahalanobis"
     step: Callable[[str], None] = lambda what: None  # progress: called as each long step starts
 
 
@@ -166,7 +167,7 @@ def build(source: Source, labels_path: Path, preprocess: str, out: Path, quantiz
     opts.step("calibrating the recognition rules")
     try:  # on what is served: the kept variant's own outputs for the real photos
         calibration = calibrate(kept.probs[GENERATED_INPUTS:], real_rows(kept.embeddings), truth[GENERATED_INPUTS:],
-                                labels, opts.no_leaf_labels, opts.false_reject)
+                                labels, opts.no_leaf_labels, opts.false_reject, opts.embedding_metric)
     except CalibrationError as exc:
         raise BuildError(str(exc)) from exc
     opts.step("timing threads")
@@ -200,6 +201,7 @@ def build(source: Source, labels_path: Path, preprocess: str, out: Path, quantiz
     if preset:
         extra["preprocess_preset"] = preset
     meta = replace(meta, sha256=file_sha256(out / TFLITE_FILE), keras_file=keras_file, extra=extra)
+    calibration.rules.write_arrays(out)
     write_metadata(out, meta)
     return meta
 
@@ -253,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-layer", metavar="NAME",
                         help=f"the penultimate layer served beside the probabilities for the embedding-distance "
                              f"rule (default: {EMBEDDING_LAYER!r} when the model has it)")
+    parser.add_argument("--embedding-metric", choices=METRICS, default="mahalanobis",
+                        help="mahalanobis (default): class means and one shared covariance, in recognition.npz; "
+                             "cosine: class centroids, small enough for metadata.json")
     parser.add_argument("--false-reject", type=float, default=FALSE_REJECT,
                         help="share of correctly classified known-class --samples each threshold may reject "
                              f"(default {FALSE_REJECT})")
@@ -276,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     source = Source(keras=args.keras, h5=args.h5, json=args.json, weights=args.weights, saved_model=args.saved_model)
     options = {"no_leaf_labels": tuple(args.no_leaf_label), "embedding_layer": args.embedding_layer or EMBEDDING_LAYER,
                "embedding_required": bool(args.embedding_layer), "accept_untrained": args.accept_untrained,
-               "min_accuracy": args.min_accuracy, "false_reject": args.false_reject}
+               "min_accuracy": args.min_accuracy, "false_reject": args.false_reject,
+               "embedding_metric": args.embedding_metric}
     silenced = contextlib.nullcontext(sys.stderr) if args.verbose else native_output_silenced()
     try:
         with silenced as stderr, tqdm(total=len(STEPS), file=stderr, bar_format=BAR, leave=False) as bar:

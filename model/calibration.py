@@ -9,7 +9,7 @@ thresholds come out too strict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,8 @@ from model.recognition import EmbeddingCheck, Rules
 
 FALSE_REJECT = 0.01  # per rule, on the calibration photos
 MIN_PHOTOS_PER_CLASS = 5  # fewer and a class's centroid and scale are noise: the embedding rule is left off
+METRICS = ("mahalanobis", "cosine")
+SHRINK = 1e-3  # of the mean variance, added to the shared covariance's diagonal so it inverts
 
 
 class CalibrationError(Exception):
@@ -31,7 +33,8 @@ class Calibration:
 
 
 def calibrate(probs: np.ndarray, embeddings: np.ndarray | None, truth: np.ndarray, labels: tuple[str, ...],
-              no_leaf_labels: tuple[str, ...] = (), false_reject: float = FALSE_REJECT) -> Calibration:
+              no_leaf_labels: tuple[str, ...] = (), false_reject: float = FALSE_REJECT,
+              metric: str = "mahalanobis") -> Calibration:
     """Rules from (N, classes) probabilities, (N, dim) embeddings or None, and (N,) label indices (-1: none)."""
     unknown = [name for name in no_leaf_labels if name not in labels]
     if unknown:
@@ -48,7 +51,7 @@ def calibrate(probs: np.ndarray, embeddings: np.ndarray | None, truth: np.ndarra
                                "the thresholds need more (or the labels do not match the model's)")
     confidence = probs.max(axis=1)
     min_confidence = float(np.quantile(confidence[good], false_reject, method="lower"))
-    check, note = _embedding_check(embeddings, truth, good, labels, no_leaf, false_reject)
+    check, note = _embedding_check(embeddings, truth, good, labels, no_leaf, false_reject, metric)
     rules = Rules(no_leaf_labels, round(min_confidence, 6), check)
     figures = {
         "photos": int(labelled.sum()), "known_photos": int(known.sum()), "correct_known_photos": int(good.sum()),
@@ -67,7 +70,10 @@ def calibrate(probs: np.ndarray, embeddings: np.ndarray | None, truth: np.ndarra
 
 
 def _embedding_check(embeddings: np.ndarray | None, truth: np.ndarray, good: np.ndarray, labels: tuple[str, ...],
-                     no_leaf: np.ndarray, false_reject: float) -> tuple[EmbeddingCheck | None, str | None]:
+                     no_leaf: np.ndarray, false_reject: float, metric: str
+                     ) -> tuple[EmbeddingCheck | None, str | None]:
+    if metric not in METRICS:
+        raise CalibrationError(f"embedding metric must be one of {METRICS}, got {metric!r}")
     if embeddings is None:
         return None, None
     unit = _normalise(embeddings)
@@ -76,14 +82,28 @@ def _embedding_check(embeddings: np.ndarray | None, truth: np.ndarray, good: np.
     if thin:
         return None, (f"embedding rule off: fewer than {MIN_PHOTOS_PER_CLASS} correctly classified photos of "
                       f"{', '.join(thin)}")
-    centroids = np.stack([_normalise(unit[good & (truth == i)].mean(axis=0, keepdims=True))[0] for i in leaf_classes])
-    own = np.array([1.0 - unit[good & (truth == i)] @ centroids[k] for k, i in enumerate(leaf_classes)],
-                   dtype=object)
-    scales = np.array([max(float(np.median(d)), 1e-6) for d in own])
-    partial = EmbeddingCheck(centroids, scales, tuple(labels[i] for i in leaf_classes), float("inf"), 1 - false_reject)
+    names = tuple(labels[i] for i in leaf_classes)
+    if metric == "mahalanobis":
+        partial = _mahalanobis(np.asarray(embeddings, dtype=np.float64), truth, good, leaf_classes, names)
+    else:
+        centroids = np.stack([_normalise(unit[good & (truth == i)].mean(axis=0, keepdims=True))[0]
+                              for i in leaf_classes])
+        scales = np.array([max(float(np.median(1.0 - unit[good & (truth == i)] @ centroids[k])), 1e-6)
+                           for k, i in enumerate(leaf_classes)])
+        partial = EmbeddingCheck(centroids, scales, names, float("inf"), 1 - false_reject)
     distances = np.array([partial.distance(e) for e in embeddings[good]])
     max_distance = float(np.quantile(distances, 1 - false_reject, method="higher"))
-    return EmbeddingCheck(centroids, scales, partial.labels, round(max_distance, 6), 1 - false_reject), None
+    return replace(partial, max_distance=round(max_distance, 6), quantile=1 - false_reject), None
+
+
+def _mahalanobis(embeddings: np.ndarray, truth: np.ndarray, good: np.ndarray, classes: list[int],
+                 names: tuple[str, ...]) -> EmbeddingCheck:
+    """Class means and one shared covariance (Lee et al., 2018), a little shrunk so it inverts."""
+    means = np.stack([embeddings[good & (truth == i)].mean(axis=0) for i in classes])
+    centred = np.concatenate([embeddings[good & (truth == i)] - means[k] for k, i in enumerate(classes)])
+    covariance = np.atleast_2d(np.cov(centred, rowvar=False))
+    covariance += SHRINK * max(float(np.trace(covariance)) / len(covariance), 1e-12) * np.eye(len(covariance))
+    return EmbeddingCheck(means, np.ones(len(classes)), names, float("inf"), 0.0, np.linalg.inv(covariance))
 
 
 def _normalise(rows: np.ndarray) -> np.ndarray:

@@ -5,8 +5,10 @@ on the labelled --samples photos (model/calibration.py). Applied in this order, 
 fires gives the reason:
 
 1. no_leaf: the top-1 label is one marked as meaning "no leaf" (--no-leaf-label).
-2. embedding_distance: the penultimate-layer embedding is far from every known class (cosine
-   distance to the class centroid, divided by that class's median distance on the calibration photos).
+2. embedding_distance: the penultimate-layer embedding is far from every known class: the
+   Mahalanobis distance to the nearest class mean under one shared covariance (arrays in
+   recognition.npz beside metadata.json), or the cosine distance to the nearest class centroid
+   divided by that class's median (small enough for metadata.json itself).
 3. min_confidence: the top-1 probability is below the threshold.
 
 A model directory without the block (older builds, model/demo) recognises everything and says so
@@ -16,6 +18,7 @@ A model directory without the block (older builds, model/demo) recognises everyt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ NO_LEAF = "no leaf in the photo"
 UNFAMILIAR = "unlike the photos this model was trained on"
 NOT_SURE = "not sure"
 RULE_NAMES = ("no_leaf", "embedding_distance", "min_confidence")
+ARRAYS_FILE = "recognition.npz"  # the Mahalanobis means and precision matrix, beside metadata.json
 
 
 @dataclass(frozen=True)
@@ -37,19 +41,33 @@ class Verdict:
 
 @dataclass(frozen=True)
 class EmbeddingCheck:
-    """Class centroids of L2-normalised embeddings and the largest relative distance still recognised."""
+    """Per-class centres of the embeddings and the largest distance still recognised.
 
-    centroids: np.ndarray  # (classes, dim), unit rows, in the order of `labels`
-    scales: np.ndarray  # (classes,): median cosine distance of each class's own calibration photos
+    With `precision` (Mahalanobis): class means and the inverse of the shared covariance, scales 1.
+    Without: unit-length class centroids and each class's median cosine distance as its scale."""
+
+    centroids: np.ndarray  # (classes, dim), in the order of `labels`
+    scales: np.ndarray  # (classes,)
     labels: tuple[str, ...]
     max_distance: float
     quantile: float
+    precision: np.ndarray | None = None  # (dim, dim)
+
+    @property
+    def metric(self) -> str:
+        return "cosine" if self.precision is None else "mahalanobis"
 
     def distance(self, embedding: np.ndarray) -> float:
-        """Relative cosine distance to the nearest known class (1.0 = that class's median photo)."""
+        """Distance to the nearest known class, each class's distance divided by its scale."""
         vector = np.asarray(embedding, dtype=np.float64).reshape(-1)
         norm = np.linalg.norm(vector)
-        if not np.isfinite(norm) or norm == 0.0:
+        if not np.isfinite(norm):
+            return float("inf")
+        if self.precision is not None:
+            diff = self.centroids - vector
+            squared = np.einsum("kd,de,ke->k", diff, self.precision, diff)
+            return float(np.min(squared / self.scales))
+        if norm == 0.0:
             return float("inf")  # an all-zero embedding: nothing the model learnt fired at all
         cosine = 1.0 - self.centroids @ (vector / norm)
         return float(np.min(cosine / self.scales))
@@ -85,16 +103,22 @@ class Rules:
                                 "min_confidence": self.min_confidence}
         if self.embedding is not None:
             e = self.embedding
-            data["embedding"] = {
-                "metric": "cosine distance to the nearest class centroid / that class's median",
-                "max_distance": e.max_distance, "quantile": e.quantile, "labels": list(e.labels),
-                "scales": [round(float(s), 6) for s in e.scales],
-                "centroids": [[round(float(v), 6) for v in row] for row in e.centroids],
-            }
+            data["embedding"] = {"metric": e.metric, "max_distance": e.max_distance, "quantile": e.quantile,
+                                 "labels": list(e.labels), "scales": [round(float(s), 6) for s in e.scales]}
+            if e.precision is None:
+                data["embedding"]["centroids"] = [[round(float(v), 6) for v in row] for row in e.centroids]
+            else:
+                data["embedding"]["arrays"] = ARRAYS_FILE
         return data
 
+    def write_arrays(self, model_dir: Path) -> None:
+        """The Mahalanobis arrays, too big for metadata.json, beside it (nothing to write for cosine)."""
+        if self.embedding is not None and self.embedding.precision is not None:
+            np.savez(model_dir / ARRAYS_FILE, means=self.embedding.centroids.astype(np.float32),
+                     precision=self.embedding.precision.astype(np.float32))
 
-def rules_from_json(data: dict[str, Any] | None) -> Rules:
+
+def rules_from_json(data: dict[str, Any] | None, model_dir: Path | None = None) -> Rules:
     """Rules from metadata.json's "recognition" block; no block: no rules (everything recognised)."""
     if not data:
         return Rules()
@@ -102,14 +126,22 @@ def rules_from_json(data: dict[str, Any] | None) -> Rules:
         embedding = None
         if data.get("embedding"):
             e = data["embedding"]
-            centroids = np.asarray(e["centroids"], dtype=np.float64)
+            precision = None
+            if e.get("metric") == "mahalanobis":
+                if model_dir is None:
+                    raise ValueError(f"the Mahalanobis rule needs its {ARRAYS_FILE}, and no model directory was given")
+                with np.load(model_dir / e["arrays"]) as arrays:
+                    centroids = arrays["means"].astype(np.float64)
+                    precision = arrays["precision"].astype(np.float64)
+            else:
+                centroids = np.asarray(e["centroids"], dtype=np.float64)
             scales = np.asarray(e["scales"], dtype=np.float64)
             if centroids.ndim != 2 or scales.shape != (len(centroids),) or len(e["labels"]) != len(centroids):
                 raise ValueError("embedding centroids, scales and labels do not have matching lengths")
             embedding = EmbeddingCheck(centroids, scales, tuple(e["labels"]), float(e["max_distance"]),
-                                       float(e["quantile"]))
+                                       float(e["quantile"]), precision)
         threshold = data.get("min_confidence")
         return Rules(tuple(data.get("no_leaf_labels", ())), None if threshold is None else float(threshold),
                      embedding)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ValueError(f"the recognition block is malformed: {exc}") from exc

@@ -212,11 +212,11 @@ class KerasBackend:
 class Classifier:
     """One typed method does the work: an RGB image in, a Prediction (with its verdict) out."""
 
-    def __init__(self, meta: ModelMetadata, backend: Backend, top_k: int = 3) -> None:
+    def __init__(self, meta: ModelMetadata, backend: Backend, top_k: int = 3, rules: Rules | None = None) -> None:
         self.meta = meta
         self._backend = backend
         try:
-            self.rules: Rules = rules_from_json(meta.extra.get("recognition"))
+            self.rules: Rules = rules if rules is not None else rules_from_json(meta.extra.get("recognition"))
         except ValueError as exc:
             raise ModelDirError(f"metadata.json: {exc}") from exc
         self._top_k = max(1, min(top_k, len(meta.labels)))
@@ -265,7 +265,11 @@ def load_classifier(
         backend = KerasBackend(model_dir / meta.keras_file, meta.extra.get("recognition", {}).get("embedding_layer"))
     else:
         raise ModelDirError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
-    return Classifier(meta, backend, top_k=top_k)
+    try:
+        rules = rules_from_json(meta.extra.get("recognition"), model_dir)
+    except ValueError as exc:
+        raise ModelDirError(f"{model_dir / 'metadata.json'}: {exc}") from exc
+    return Classifier(meta, backend, top_k=top_k, rules=rules)
 
 
 def litert_threads(meta: ModelMetadata, env: Mapping[str, str] = os.environ) -> int:

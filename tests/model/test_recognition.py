@@ -97,3 +97,19 @@ def test_a_no_leaf_label_the_model_does_not_have_is_an_error():
     probs, embeddings, truth = calibration_set(np.random.default_rng(2))
     with pytest.raises(CalibrationError, match="'Background' is not one of the labels"):
         calibrate(probs, embeddings, truth, LABELS, ("Background",))
+
+
+@pytest.mark.parametrize("metric", ["mahalanobis", "cosine"])
+def test_both_embedding_metrics_separate_a_far_embedding_and_survive_the_model_directory(metric, tmp_path):
+    probs, embeddings, truth = calibration_set(np.random.default_rng(3))
+    rules = calibrate(probs, embeddings, truth, LABELS, ("Background_without_leaves",), metric=metric).rules
+    assert rules.embedding.metric == metric
+    far = np.array([-4.0, -4.0, 9.0])
+    assert rules.judge("Apple_scab", 0.99, far).reason == UNFAMILIAR
+    assert rules.judge("Apple_scab", 0.99, embeddings[0]).recognized
+    rules.write_arrays(tmp_path)
+    assert (tmp_path / "recognition.npz").is_file() == (metric == "mahalanobis")
+    again = rules_from_json(rules.to_json(), tmp_path)
+    assert again.judge("Apple_scab", 0.99, far).reason == UNFAMILIAR  # float32 arrays on disk: same verdicts
+    assert again.judge("Apple_scab", 0.99, embeddings[5]).distance == pytest.approx(
+        rules.judge("Apple_scab", 0.99, embeddings[5]).distance, rel=1e-2)  # stored as float32
