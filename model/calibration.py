@@ -19,6 +19,7 @@ from model.recognition import EmbeddingCheck, Rules
 FALSE_REJECT = 0.01  # per rule, on the calibration photos
 MIN_PHOTOS_PER_CLASS = 5  # fewer and a class's centroid and scale are noise: the embedding rule is left off
 METRICS = ("mahalanobis", "cosine")
+PHOTOS_PER_DIMENSION = 2  # fewer correctly classified photos per embedding dimension: cosine instead
 SHRINK = 1e-3  # of the mean variance, added to the shared covariance's diagonal so it inverts
 
 
@@ -83,6 +84,11 @@ def _embedding_check(embeddings: np.ndarray | None, truth: np.ndarray, good: np.
         return None, (f"embedding rule off: fewer than {MIN_PHOTOS_PER_CLASS} correctly classified photos of "
                       f"{', '.join(thin)}")
     names = tuple(labels[i] for i in leaf_classes)
+    note = None
+    dim = embeddings.shape[1]
+    if metric == "mahalanobis" and good.sum() < PHOTOS_PER_DIMENSION * dim:
+        metric, note = "cosine", (f"embedding metric cosine: {int(good.sum())} photos are too few to estimate a "
+                                  f"{dim}-dimensional covariance (Mahalanobis needs {PHOTOS_PER_DIMENSION * dim})")
     if metric == "mahalanobis":
         partial = _mahalanobis(np.asarray(embeddings, dtype=np.float64), truth, good, leaf_classes, names)
     else:
@@ -93,7 +99,7 @@ def _embedding_check(embeddings: np.ndarray | None, truth: np.ndarray, good: np.
         partial = EmbeddingCheck(centroids, scales, names, float("inf"), 1 - false_reject)
     distances = np.array([partial.distance(e) for e in embeddings[good]])
     max_distance = float(np.quantile(distances, 1 - false_reject, method="higher"))
-    return replace(partial, max_distance=round(max_distance, 6), quantile=1 - false_reject), None
+    return replace(partial, max_distance=round(max_distance, 6), quantile=1 - false_reject), note
 
 
 def _mahalanobis(embeddings: np.ndarray, truth: np.ndarray, good: np.ndarray, classes: list[int],

@@ -44,6 +44,8 @@ def test_the_build_records_both_outputs_and_the_rules(built):
     recognition = meta.extra["recognition"]
     assert recognition["rules"] == ["embedding_distance", "min_confidence"]  # no --no-leaf-label given
     assert recognition["embedding_layer"] == "gap" and len(recognition["embedding"]["centroids"]) == len(LABELS)
+    # 40 photos are too few for a 64-dimensional covariance: the build says so and uses cosine centroids
+    assert recognition["embedding"]["metric"] == "cosine" and "too few" in recognition["calibration"]["embedding_note"]
 
 
 def test_non_photos_are_not_recognised_and_leaves_are(built):
