@@ -116,7 +116,7 @@ def test_both_embedding_metrics_separate_a_far_embedding_and_survive_the_model_d
 
 
 def test_mahalanobis_needs_two_photos_per_dimension_else_cosine_and_a_note():
-    probs, embeddings, truth = calibration_set(np.random.default_rng(4), per_class=5)
-    wide = np.concatenate([embeddings, np.zeros((len(embeddings), 3))], axis=1)  # 6 dims, 10 leaf photos
+    probs, embeddings, truth = calibration_set(np.random.default_rng(4), per_class=10)
+    wide = np.concatenate([embeddings, np.zeros((len(embeddings), 3))], axis=1)  # 6 dims, 10 leaf photos to fit on
     result = calibrate(probs, wide, truth, LABELS, ("Background_without_leaves",), metric="mahalanobis")
     assert result.rules.embedding.metric == "cosine" and "too few" in result.figures["embedding_note"]
