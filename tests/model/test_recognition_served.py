@@ -31,7 +31,7 @@ def built(tmp_path_factory, samples) -> Path:
 
 
 def leaves():
-    return [make_leaf(i % len(LABELS), seed=6_000_000 + i, size=(96, 96)) for i in range(25)]
+    return [make_leaf(i % len(LABELS), seed=6_000_000 + i, size=(128, 128)) for i in range(25)]
 
 
 def not_recognised(classifier, images) -> float:
@@ -54,7 +54,9 @@ def test_non_photos_are_not_recognised_and_leaves_are(built):
     # A synthetic-leaf model calibrated on 40 photos: a flat green or yellow square is close to what it
     # knows. The 90 % target is for the bundled model (test_bundled_gate.py).
     assert not_recognised(classifier, images) >= 0.75
-    assert not_recognised(classifier, leaves()) <= 0.2  # 40 calibration photos: a coarse 1 % quantile
+    # 25 photos set the threshold (the other 25 fit the centroids): the "99 % quantile" is their maximum,
+    # a coarse cut for a synthetic model; the 3 % target is for the bundled model.
+    assert not_recognised(classifier, leaves()) <= 0.3
     verdict = classifier.classify(images[2].resize((96, 96)))  # solid blue
     assert (verdict.recognized, verdict.reason) == (False, UNFAMILIAR) and verdict.label in LABELS
 
