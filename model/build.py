@@ -211,9 +211,9 @@ def refusals(loaded: LoadedModel, batch: np.ndarray, probs: np.ndarray, embeddin
     """Refuse (BuildError) what cannot work unless --accept-untrained; the findings go into metadata.json."""
     findings = Findings()
     check_outputs(probs, embeddings, findings)
-    check_accuracy(probs, truth, opts.min_accuracy, findings)
     if not findings.problems:  # a constant or NaN model fits no preprocessing: say that, not which fits
-        opts.step("trying the preprocessings")
+        check_accuracy(probs, truth, opts.min_accuracy, findings)
+        opts.step("trying the preprocessings")  # also when top-1 is below the floor: the likeliest cause
         check_preprocess(lambda x: loaded.predict(x)[0].reshape(len(x), -1), batch, truth, mode,
                          loaded.scaling_layers, findings, probs)
     if findings.problems and not opts.accept_untrained:
