@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--without", action="append", default=[],
                         help="leave out every label starting with this crop (e.g. Blueberry)")
     parser.add_argument("--publish", type=Path, help="also copy model.keras and labels.txt here")
+    parser.add_argument("--bundle-only", action="store_true", help="build --out from the last run in --work")
     args = parser.parse_args(argv)
+    if args.bundle_only:
+        training = json.loads((args.work / "training.json").read_text(encoding="utf-8"))
+        bundle(args.work / "model.keras", args.work / "labels.txt", args.shared, args.out, training, args.work)
+        return 0
 
     from model.training.data import load_photos, read_labels
     from model.training.fit import Recipe, train
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.work.mkdir(parents=True, exist_ok=True)
     keras_path = args.work / "model.keras"
-    trained.model.save(keras_path)
+    save_weights_only_model(trained.model, keras_path)
     (args.work / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
     predicted = trained.model.predict(test_photos.pixels.astype(np.float32), batch_size=64, verbose=0).argmax(1)
     keras_figures = per_class(predicted, test_photos.labels, labels)
@@ -76,11 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         "keras_test_accuracy": keras_figures, "history": trained.history,
         "load_average_after": round(os.getloadavg()[0], 2),
     }
+    (args.work / "training.json").write_text(json.dumps(training, indent=1), encoding="utf-8")
     if args.publish:
         publish(args.work, args.publish, keras_figures)
     if args.out:
         bundle(keras_path, args.work / "labels.txt", args.shared, args.out, training, args.work)
     return 0
+
+
+def save_weights_only_model(model, path: Path) -> None:
+    """Save without the optimizer's state: the served copy needs the weights, not AdamW's moments."""
+    import keras
+
+    clean = keras.models.clone_model(model)
+    clean.set_weights(model.get_weights())
+    clean.save(path)
 
 
 def per_class(predicted: np.ndarray, truth: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
@@ -110,7 +125,7 @@ def bundle(keras_path: Path, labels_path: Path, shared: Path, out: Path, trainin
     samples.mkdir()
     for dataset in DATASETS:
         for folder in sorted((shared / "data" / dataset / "Test").iterdir()):
-            (samples / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
+            shutil.copytree(folder, samples / folder.name)  # copies: model.build does not follow symlinks
     staging = work / "bundle"
     shutil.rmtree(staging, ignore_errors=True)
     print(summary(build(_source(keras_path), labels_path, "raw", staging, samples=samples,
