@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--without", action="append", default=[],
                         help="leave out every label starting with this crop (e.g. Blueberry)")
     parser.add_argument("--publish", type=Path, help="also copy model.keras and labels.txt here")
+    parser.add_argument("--no-bundle", action="store_true", help="train (and --publish) only; no model directory")
     parser.add_argument("--bundle-only", action="store_true", help="build --out from the last run in --work")
     args = parser.parse_args(argv)
     if args.bundle_only:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.work / "training.json").write_text(json.dumps(training, indent=1), encoding="utf-8")
     if args.publish:
         publish(args.work, args.publish, keras_figures)
-    if args.out:
+    if not args.no_bundle:
         bundle(keras_path, args.work / "labels.txt", args.shared, args.out, training, args.work)
     return 0
 
