@@ -16,7 +16,7 @@ class Recipe:
     """Everything that decides the trained weights besides the photos."""
 
     arch: Architecture = field(default_factory=Architecture)
-    epochs: int = 14
+    epochs: int = 22
     batch_size: int = 32
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
