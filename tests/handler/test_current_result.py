@@ -8,8 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from handler.domain import CONDITIONAL, FINAL, DiagnosisRecord
-from handler.domain import Outcome
+from handler.domain import CONDITIONAL, FINAL, DiagnosisRecord, Outcome
 from handler.errors import AlreadyRecorded, TransientError
 from handler.sources import sqs
 from handler.stores import DynamoResultStore

@@ -5,7 +5,6 @@ really holds a '+' or a '%' must still be found: each spelling is tried against 
 The rig's own S3 notifications for these uploads are dropped; the EventBridge event is delivered.
 """
 
-import pytest
 
 from model.synthetic import LABELS
 from tests.reliability.round3 import SMALL, eventbridge_event, get_result, queued_events, statuses

@@ -7,8 +7,6 @@ after the restore: the API, Batch Operations, the backfill command, and the rest
 
 import copy
 
-import pytest
-
 from local import backfill
 from model.synthetic import LABELS
 from tests.reliability.round3 import (
