@@ -112,8 +112,8 @@ def acceptance(out: Path) -> dict:
     from model.build import compare
     from model.parity_inputs import decode_sample
     from model.preprocess import to_input
-    from model.tuning import MIN_INT8_AGREEMENT, choose_variant
     from model.runtime import load_classifier
+    from model.tuning import MIN_INT8_AGREEMENT, choose_variant
 
     folder, photo = PHOTOS
     paths = sorted(folder.rglob("*.*")) + [photo] if folder.is_dir() else [photo]

@@ -23,9 +23,23 @@ import numpy as np
 
 from model.convert import QUANTIZE_MODES, litert_outputs
 from model.keras_loaders import BuildError, LoadedModel, load_h5, load_json, load_keras3, load_saved_model
-from model.metadata import PREPROCESS_MODES, TFLITE_FILE, ModelMetadata, Preprocess, file_sha256, write_metadata
+from model.metadata import (
+    PREPROCESS_MODES,
+    TFLITE_FILE,
+    ModelMetadata,
+    Preprocess,
+    file_sha256,
+    write_metadata,
+)
 from model.parity_inputs import GENERATED_INPUTS, parity_inputs
-from model.tuning import MIN_INT8_AGREEMENT, MIN_JUDGING_PHOTOS, Choice, choose_threads, choose_variant, time_threads
+from model.tuning import (
+    MIN_INT8_AGREEMENT,
+    MIN_JUDGING_PHOTOS,
+    Choice,
+    choose_threads,
+    choose_variant,
+    time_threads,
+)
 
 MAX_ABS_DIFF = 1e-4  # float32 LiteRT vs Keras, on probabilities
 MIN_TOP1 = 0.99  # --quantize dynamic: below this the build refuses unless --accept-drift
@@ -85,7 +99,7 @@ def compare(expected: np.ndarray, actual: np.ndarray) -> dict[str, Any]:
     return {
         "max_abs_diff": float(np.max(np.abs(expected - actual))),
         "top1_agreement": float(np.mean(agree)),
-        "samples": int(len(agree)),
+        "samples": len(agree),
         "disagreements": int(np.sum(~agree)),
     }
 

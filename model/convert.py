@@ -47,5 +47,5 @@ def parity(keras_model, tflite_bytes: bytes, batch: np.ndarray) -> dict:
     return {
         "max_abs_diff": float(np.max(np.abs(flat_e - flat_a))),
         "top1_agreement": float(np.mean(flat_e.argmax(axis=1) == flat_a.argmax(axis=1))),
-        "samples": int(len(batch)),
+        "samples": len(batch),
     }

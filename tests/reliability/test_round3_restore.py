@@ -7,8 +7,8 @@ after the restore: the API, Batch Operations, the backfill command, and the rest
 
 import copy
 
-from local import backfill
 from model.synthetic import LABELS
+from ops import backfill
 from tests.reliability.round3 import (
     EVENTS,
     SMALL,

@@ -1,9 +1,9 @@
 """Diagnose the images already in a bucket that have no current result; run it again to resume.
 
-    python -m local.backfill s3://BUCKET/garden-images/                 # here, with a worker pool
-    python -m local.backfill s3://BUCKET/garden-images/ --manifest todo.csv   # for S3 Batch Operations
-    python -m local.backfill s3://BUCKET/garden-images/ --batch-operations --stack leaf-diagnosis
-    python -m local.backfill s3://leaf-images-local/garden-images/ --endpoint http://127.0.0.1:5000
+    python -m ops.backfill s3://BUCKET/garden-images/                 # here, with a worker pool
+    python -m ops.backfill s3://BUCKET/garden-images/ --manifest todo.csv   # for S3 Batch Operations
+    python -m ops.backfill s3://BUCKET/garden-images/ --batch-operations --stack leaf-diagnosis
+    python -m ops.backfill s3://leaf-images-local/garden-images/ --endpoint http://127.0.0.1:5000
 
 A result is current when the stored record names the object's ETag and the deployed model's version,
 so objects replaced since, or diagnosed by an older model, are done again. Locally, the handler's
@@ -29,7 +29,7 @@ from handler.diagnose import Diagnoser
 from handler.domain import Outcome
 from handler.errors import TransientError
 from handler.s3_uri import split_s3_uri
-from local.backfill_todo import Listed, Lookup, list_images, metadata_lookup, needing_diagnosis, table_lookup
+from ops.backfill_todo import Listed, Lookup, list_images, metadata_lookup, needing_diagnosis, table_lookup
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     stack = None
     if args.batch_operations:
-        from local import batch_job
+        from ops import batch_job
 
         try:
             stack = batch_job.stack_for(args.stack, parse_s3_uri(args.uri)[0])
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if stack is not None:
-        from local import batch_job
+        from ops import batch_job
 
         return batch_job.start(container.s3, stack, *manifest_csv(todo))
 

@@ -15,7 +15,7 @@ def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
     # A newcomer's shell: no AWS settings, and MODEL_DIR unset, so the bundled default model serves.
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k not in ("TABLE_NAME", "RESULT_SINK", "MODEL_DIR")}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def readme_demo_block() -> str:
@@ -31,12 +31,18 @@ def without_timings(row: str) -> list[str]:
 
 
 def demo_rows(out: str) -> dict[str, str]:
-    """The demo's table, key -> the rest of the row."""
+    """The demo's table, key -> the rest of the row: a folder's line ("garden-images/.../"), then its
+    photos' rows, each indented, the name first."""
     rows = {}
+    folder = ""
     for line in out.splitlines():
-        if line.startswith("garden-images/"):
-            key, _, rest = line.partition("  ")
-            rows[key] = rest.strip()
+        if line.startswith("garden-images/") and line.endswith("/"):
+            folder = line
+        elif folder and line.startswith("  "):
+            name, _, rest = line.strip().partition("  ")
+            rows[folder + name] = rest.strip()
+        elif not line.strip():
+            folder = ""
     return rows
 
 
@@ -58,8 +64,10 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
     assert rows["garden-images/phone/sample_leaf.jpg"].split()[0] == "ok"
     assert "no folder label" in rows["garden-images/phone/sample_leaf.jpg"]
     pdf = rows["garden-images/phone/not-a-photo.jpg"]
-    assert pdf.startswith("rejected") and "PDF files are not accepted" in pdf and pdf.endswith("rejected, as it should be")
+    assert pdf.startswith("rejected") and pdf.endswith("rejected, rightly")
+    assert "not-a-photo.jpg: PDF files are not accepted" in result.stdout  # the reason in full, under the table
     assert "MISSING" not in result.stdout and '"_aws"' not in result.stdout  # metrics stay out of the table
+    assert_quiet(result)
     # The README shows this run's output: same rows, same summaries, only the timings differ.
     shown = readme_demo_block()
     assert {k: without_timings(r) for k, r in demo_rows(shown).items()} == {
@@ -74,11 +82,22 @@ def test_demo_without_shared_runs_on_the_committed_attributed_photos():
     rows = demo_rows(result.stdout)
     assert sum(row.endswith("matches folder") for row in rows.values()) == 6
     assert "6 of 6 labelled photos match their folder" in result.stdout
+    assert_quiet(result)
     assert "garden-images/phone/sample_leaf.jpg" not in rows
     attribution = (ROOT / "local" / "demo_photos" / "ATTRIBUTION.md").read_text(encoding="utf-8")
     for photo in (ROOT / "local" / "demo_photos").rglob("*.JPG"):
         assert photo.name in attribution
     assert "CC BY-SA 3.0" in attribution and "PlantVillage" in attribution
+
+
+def assert_quiet(result: subprocess.CompletedProcess) -> None:
+    """What a person sees: lines that fit 120 columns, and none of LiteRT's, TensorFlow's or EMF's lines."""
+    from local.table import display_width
+
+    assert max(display_width(line) for line in result.stdout.splitlines()) <= 120
+    noise = [line for line in (result.stdout + result.stderr).splitlines()
+             if re.search(r"XNNPACK|TensorFlow Lite|^INFO:|^W0000|absl|CUDA|\"_aws\"", line)]
+    assert noise == []
 
 
 def test_a_label_that_differs_from_the_folder_is_flagged():
@@ -112,6 +131,7 @@ def test_invoke_runs_each_event_file_like_sam_local_invoke(event, expected):
     result = run("-m", "local.invoke", str(EVENTS / event))
     assert result.returncode == 0, result.stdout + result.stderr
     assert expected in result.stdout
+    assert_quiet(result)
 
 
 def test_invoke_exits_non_zero_when_the_handler_raises(tmp_path):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local import batch_job
+from ops import batch_job
 
 ACCOUNT = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:leaf-diagnosis-DiagnosisFunction-AbC123"
@@ -58,7 +58,7 @@ def stack_description(with_role: bool = True) -> dict:
         "Stacks": [
             {
                 "StackName": "leaf-diagnosis",
-                "CreationTime": datetime(2026, 12, 1, tzinfo=timezone.utc),
+                "CreationTime": datetime(2026, 12, 1, tzinfo=UTC),
                 "StackStatus": "UPDATE_COMPLETE",
                 "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
                 "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
@@ -114,7 +114,7 @@ def test_submit_uploads_the_manifest_and_creates_a_job_with_function_role_and_re
             ),
         )
         job = batch_job.submit_job(
-            s3, s3control, stack, manifest, 2, datetime(2026, 12, 1, 9, 15, tzinfo=timezone.utc), token="token-1"
+            s3, s3control, stack, manifest, 2, datetime(2026, 12, 1, 9, 15, tzinfo=UTC), token="token-1"
         )
         s3_stub.assert_no_pending_responses()
         control_stub.assert_no_pending_responses()

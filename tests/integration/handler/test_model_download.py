@@ -10,8 +10,8 @@ import pytest
 from handler.config import Settings
 from handler.container import Container
 from handler.errors import ConfigError, ModelUnavailable
-from model.imaging import decode_image
 from handler.model_download import ModelUri, fetch_model_dir
+from model.imaging import decode_image
 from model.metadata import read_metadata
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET, TABLE
@@ -68,19 +68,19 @@ def test_a_tampered_local_copy_is_fetched_again(uploaded, tmp_path):
 def test_model_tflite_that_does_not_match_its_metadata_fails_init(uploaded, tmp_path):
     uploaded.put_object(Bucket=BUCKET, Key="models/demo/model.tflite", Body=b"truncated upload")
     with pytest.raises(ModelUnavailable, match=r"model\.tflite has sha256 [0-9a-f]{64}, but .*metadata\.json says"):
-        container(tmp_path / "cache").classifier
+        _ = container(tmp_path / "cache").classifier
     assert [p.name for p in (tmp_path / "cache").iterdir()] == []  # nothing half-verified left behind
 
 
 def test_missing_model_fails_init_with_the_uri(aws, tmp_path):
     with pytest.raises(ModelUnavailable, match=rf"cannot fetch s3://{BUCKET}/models/none/metadata\.json: not found"):
-        container(tmp_path / "cache", uri=f"s3://{BUCKET}/models/none").classifier
+        _ = container(tmp_path / "cache", uri=f"s3://{BUCKET}/models/none").classifier
 
 
 def test_metadata_that_is_not_json_fails_init(uploaded, tmp_path):
     uploaded.put_object(Bucket=BUCKET, Key="models/demo/metadata.json", Body=b"<html>")
     with pytest.raises(ModelUnavailable, match=r"metadata\.json is not valid model metadata"):
-        container(tmp_path / "cache").classifier
+        _ = container(tmp_path / "cache").classifier
 
 
 def test_keras_file_name_cannot_escape_the_model_directory(uploaded, tmp_path):

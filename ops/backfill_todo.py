@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from handler.domain import CONDITIONAL, ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 from handler.s3_uri import s3_uri
-from handler.domain import CONDITIONAL, ObjectRef, Origin
 
 BATCH_GET_LIMIT = 100  # keys per DynamoDB BatchGetItem
 

@@ -11,7 +11,7 @@ from model.metadata import TFLITE_FILE, file_sha256, read_metadata
 from model.runtime import load_classifier
 from model.synthetic import LABELS, make_leaf
 
-DEMO = Path(__file__).resolve().parents[2] / "model" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "model" / "demo"
 # Training used seeds 0..499 and the build-time held-out set 1_000_000..1_000_099: these were never seen.
 FRESH_SEED = 2_000_000
 PER_LABEL = 20

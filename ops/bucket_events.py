@@ -1,7 +1,7 @@
 """Turn a bucket's EventBridge notifications on or off, leaving its other notifications as they are.
 
-    python -m local.bucket_events enable s3://BUCKET [--dry-run]
-    python -m local.bucket_events disable s3://BUCKET [--dry-run]
+    python -m ops.bucket_events enable s3://BUCKET [--dry-run]
+    python -m ops.bucket_events disable s3://BUCKET [--dry-run]
 
 PutBucketNotificationConfiguration replaces the bucket's whole configuration, so this reads it,
 changes only EventBridgeConfiguration, and writes back every queue, topic and Lambda notification

@@ -13,8 +13,8 @@ from model.metadata import TFLITE_FILE, read_metadata
 from model.runtime import THREADS_VARIABLE, litert_threads, load_classifier
 from model.tuning import MIN_JUDGING_PHOTOS, choose_threads
 
-DEMO = Path(__file__).resolve().parents[2] / "model" / "demo"
-POTATO = Path(__file__).resolve().parents[2] / "model" / "potato"
+DEMO = Path(__file__).resolve().parents[3] / "model" / "demo"
+POTATO = Path(__file__).resolve().parents[3] / "model" / "potato"
 
 
 @pytest.fixture(scope="module")

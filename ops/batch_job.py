@@ -7,11 +7,11 @@ created ready to run (no confirmation step), and its id is printed with how to f
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Mapping
-import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -162,8 +162,8 @@ def how_to_follow(job: SubmittedJob, stack: JobStack, region: str) -> str:
         [
             f"created S3 Batch Operations job {job.job_id}: {job.tasks} object(s), manifest {job.manifest}",
             "follow it:",
-            f"  aws s3control describe-job --region {region} --account-id {stack.account_id} --job-id {job.job_id}"
-            " --query 'Job.[Status,ProgressSummary]'",
+            (f"  aws s3control describe-job --region {region} --account-id {stack.account_id} --job-id {job.job_id}"
+            " --query 'Job.[Status,ProgressSummary]'"),
             f"  https://{region}.console.aws.amazon.com/s3/jobs/{job.job_id}?region={region}",
             f"failed tasks are listed under s3://{stack.reports.bucket}/{stack.reports.prefix}job-{job.job_id}/ when it ends",
         ]
@@ -177,7 +177,7 @@ def start(s3: Any, stack: JobStack, manifest_csv: bytes, tasks: int) -> int:
         return 0
     s3control = client("s3control")
     try:
-        job = submit_job(s3, s3control, stack, manifest_csv, tasks, datetime.now(timezone.utc))
+        job = submit_job(s3, s3control, stack, manifest_csv, tasks, datetime.now(UTC))
     except (ClientError, BotoCoreError) as exc:
         print(f"error: cannot start the Batch Operations job: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from model.metadata import TFLITE_FILE, file_sha256, read_metadata
 
 LABELS = ("Tinyleaf_healthy", "Tinyleaf_rust", "Tinyleaf_spot")
 SIZE = 40
-DEMO_KERAS = Path(__file__).resolve().parents[2] / "model" / "demo" / "model.keras"
+DEMO_KERAS = Path(__file__).resolve().parents[3] / "model" / "demo" / "model.keras"
 PARITY: dict[str, dict] = {}  # every build's figures, printed at the end of the module
 
 
