@@ -66,3 +66,21 @@ def test_one_event_in_two_messages_of_a_batch_is_diagnosed_once_and_neither_is_f
     assert sqs.BATCHES.reply(batch, [Outcome(ref, "ok")], None) == {"batchItemFailures": []}
     # Were the copy diagnosed too, it would meet the first copy's claim, fail, and wait out a visibility timeout.
     assert sqs.BATCHES.reply(batch, [TransientError("x")], None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def sqs_record(body: dict, message_id: str = "m1") -> dict:
+    return {"messageId": message_id, "receiptHandle": "r", "body": json.dumps(body), "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:1:q", "awsRegion": "us-east-1"}
+
+
+def test_the_buffered_path_hands_on_a_completed_restore_from_s3_and_from_eventbridge():
+    s3_event = json.loads((EVENTS / "s3-put.json").read_text(encoding="utf-8"))
+    s3_event["Records"][0]["eventName"] = "ObjectRestore:Completed"
+    bridge = json.loads((EVENTS / "eventbridge-s3-object-created.json").read_text(encoding="utf-8"))
+    bridge["detail-type"] = "Object Restore Completed"
+    del bridge["detail"]["reason"]
+    batch = sqs.BATCHES.parse({"Records": [sqs_record(s3_event, "m1"), sqs_record(bridge, "m2")]})
+    assert [m.error for m in batch.messages] == [None, None]
+    assert [ref.event_name for ref in batch.refs] == ["ObjectRestore:Completed"] * 2
+    assert all(ref.names_a_created_object for ref in batch.refs)  # diagnosed, never skipped as "not created"
