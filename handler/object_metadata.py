@@ -46,7 +46,7 @@ class S3MetadataStore:
     def release(self, claim: Claim) -> None:
         return None
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None, claim: Claim | None = None) -> None:
         if obj is None:
             return
         if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
