@@ -9,7 +9,6 @@ result yet" (404). The forged metadata names the deployed model, read from an AP
 import base64
 import json
 
-
 from model.synthetic import LABELS
 from tests.reliability.round3 import (
     FORGED_LABEL,
