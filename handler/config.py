@@ -30,6 +30,9 @@ class Settings:
     images_bucket: str | None = None
     model_uri: ModelUri | None = None  # overrides model_dir: fetched into model_cache_dir at init
     model_cache_dir: Path = MODEL_CACHE_DIR
+    # The KMS HMAC key whose MAC marks a result in object metadata as ours (sink s3-metadata; see result_mac.py).
+    result_mac_key: str | None = None
+    keep_object_acl: bool = False  # an existing bucket with ACLs: the write-back copies the object's grants
 
     @property
     def writes_table(self) -> bool:
@@ -56,6 +59,13 @@ class Settings:
             raise ConfigError(f"IMAGE_PREFIX must not start with '/'; got {prefix!r}")
         model_dir = Path(env.get("MODEL_DIR", "") or BUNDLED_MODEL_DIR)
         model_uri = env.get("MODEL_URI", "").strip()
+        mac_key = env.get("RESULT_MAC_KEY", "").strip() or None
+        if sink == "s3-metadata" and not mac_key:
+            # Metadata is then the only place results live, and anyone who uploads can write it.
+            raise ConfigError("RESULT_MAC_KEY (a KMS HMAC key) is required when RESULT_SINK=s3-metadata")
+        acl = env.get("KEEP_OBJECT_ACL", "false").strip().lower()
+        if acl not in ("true", "false"):
+            raise ConfigError(f"KEEP_OBJECT_ACL must be true or false; got {acl!r}")
         return cls(
             image_prefix=prefix,
             result_sink=sink,
@@ -67,6 +77,8 @@ class Settings:
             top_k=_positive_int(env, "TOP_K", cls.top_k),
             images_bucket=env.get("IMAGES_BUCKET", "").strip() or None,
             model_uri=ModelUri.parse(model_uri) if model_uri else None,
+            result_mac_key=mac_key,
+            keep_object_acl=acl == "true",
         )
 
 

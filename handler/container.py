@@ -16,6 +16,7 @@ from handler.model_download import fetch_model_dir
 from handler.object_metadata import S3MetadataStore
 from handler.objects import ObjectReader
 from handler.pipeline import RECORD_WORKERS, RecordPipeline
+from handler.result_mac import ResultMac
 from handler.stores import DynamoResultStore, ResultStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
@@ -35,11 +36,12 @@ def client_config() -> Any:
 class Container:
     """The settings (held here only), the clients, the classifier and what is built on them."""
 
-    def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None,
+    def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
                  classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> None:
         self.settings = settings
         self._s3 = s3
         self._dynamodb = dynamodb
+        self._kms = kms
         self._classifier = classifier
         self._record_workers = record_workers
 
@@ -58,6 +60,20 @@ class Container:
 
             self._dynamodb = boto3.client("dynamodb", config=client_config())
         return self._dynamodb
+
+    @property
+    def kms(self) -> Any:
+        if self._kms is None:
+            import boto3
+
+            self._kms = boto3.client("kms", config=client_config())
+        return self._kms
+
+    @cached_property
+    def result_mac(self) -> ResultMac | None:
+        """Signs and verifies results in object metadata; None without RESULT_MAC_KEY (nothing is then trusted there)."""
+        key = self.settings.result_mac_key
+        return ResultMac(self.kms, key) if key else None
 
     @property
     def classifier(self) -> Classifier:
@@ -85,7 +101,7 @@ class Container:
         if self.settings.writes_table and self.table is not None:
             stores.append(self.table)
         if self.settings.writes_metadata:
-            stores.append(S3MetadataStore(self.s3))
+            stores.append(S3MetadataStore(self.s3, self.result_mac, keep_acl=self.settings.keep_object_acl))
         return StoreChain(stores)
 
     @cached_property
@@ -101,7 +117,7 @@ class Container:
         return RecordPipeline(self.diagnoser, workers=self._record_workers)
 
 
-def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, classifier: Classifier | None = None,
-                    record_workers: int = RECORD_WORKERS) -> Container:
+def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
+                    classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> Container:
     """A container on these settings; the clients and classifier given are used, the others made on first use."""
-    return Container(settings, s3=s3, dynamodb=dynamodb, classifier=classifier, record_workers=record_workers)
+    return Container(settings, s3=s3, dynamodb=dynamodb, kms=kms, classifier=classifier, record_workers=record_workers)

@@ -174,7 +174,8 @@ class Diagnoser:
         except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
         except MetadataNotWritten as exc:  # and no table to hold the result instead
-            return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", metric="MetadataNotWritten")
+            # The record goes with it, so the API can answer what the bytes are without serving the metadata.
+            return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", record=record, metric="MetadataNotWritten")
         metric = "MetadataNotWritten" if record.metadata_not_written else None
         return Outcome(ref, record.status, record.error, record, metric=metric)
 

@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        os.environ["RESULT_MAC_KEY"] = local.mac_key or ""  # signs results in object metadata, as ResultMacKey does
         with quiet.native_stderr(args.verbose):
             from handler.app import container, lambda_handler
 

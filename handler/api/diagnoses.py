@@ -23,7 +23,7 @@ from handler.config import Settings
 from handler.container import Container
 from handler.domain import ObjectRef, Origin, bare_etag, has_dot_segment
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
-from handler.object_metadata import read_diagnosis
+from handler.object_metadata import read_verified_diagnosis
 from handler.observability import read_denied
 from handler.report import report_outcome, report_upload
 
@@ -111,6 +111,12 @@ class DiagnosisApi:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
             raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {outcome.reason}")
+        if outcome.record is not None:
+            # Diagnosed but not stored (the write-back did not fit, say): answer what these bytes are,
+            # never whatever the object's metadata says.
+            if outcome.record.status == "rejected":
+                raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {outcome.record.error}")
+            return {**outcome.record.as_dict(), "stored": False, "not_stored": outcome.reason}
         current = self._current_result(location, head, etag)
         if current is not None and current.get("status") == "rejected":
             # Answered as the first request was (a final rejection stays; a conditional one was tried again).
@@ -139,8 +145,8 @@ class DiagnosisApi:
                 raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
             return {**item, "stored": True}
         head = head or self._head(location)
-        record = read_diagnosis(location.uri, head.get("Metadata", {}))
-        if record is None:  # none, or metadata that is not ours to trust (does not parse)
+        record = read_verified_diagnosis(location.bucket, location.key, head, self._container.result_mac)
+        if record is None:  # none, or metadata this function did not write for these bytes (no valid MAC)
             raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
         return {**record, "stored": True}
 

@@ -39,6 +39,8 @@ ENV_NAMES = {
     "IMAGES_BUCKET",
     "MODEL_URI",
     "EVENT_BUS_NAME",
+    "RESULT_MAC_KEY",
+    "KEEP_OBJECT_ACL",
 }
 
 
@@ -341,6 +343,22 @@ def test_dynamodb_access_is_limited_to_the_table(template, sink):
     actions = {action for st in statements for action in as_list(st["Action"])}
     assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert all(as_list(st["Resource"]) == ["<DiagnosisTable.Arn>"] for st in statements)
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_kms_access_is_the_result_mac_key_only_and_only_for_the_metadata_sink(template, sink):
+    statements = statements_for(role_statements(template, sink), "kms")
+    variables = Deployment({"ResultSink": sink}, template=template).resources()["DiagnosisFunction"]
+    mac_key = variables["Properties"]["Environment"]["Variables"]["RESULT_MAC_KEY"]
+    if sink != "s3-metadata":  # a table holds the results: metadata is never served, so never signed
+        assert statements == [] and mac_key == ""
+        assert "ResultMacKey" not in Deployment({"ResultSink": sink}, template=template).resources()
+        return
+    assert [(sorted(as_list(st["Action"])), as_list(st["Resource"])) for st in statements] == [
+        (["kms:GenerateMac", "kms:VerifyMac"], ["<ResultMacKey.Arn>"])]
+    assert mac_key == "<ResultMacKey.Arn>"
+    key = template["Resources"]["ResultMacKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
 
 
 @pytest.mark.parametrize("sink", SINKS)
