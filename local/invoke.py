@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from handler.sources.api import is_rest_proxy_event
-from local.apievents import object_named
+from handler.sources.api import front_door
+from local.apievents import object_named, request_method
 from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
 from local.context import LocalContext
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     event = json.loads(args.event.read_text(encoding="utf-8"))
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
-    api_key = object_named(event) if is_rest_proxy_event(event) else None
+    api_key = object_named(event) if front_door(event) is not None else None
     with ExitStack() as stack:
         if args.endpoint:
             use_local_credentials(args.endpoint)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed_objects(_upload_event(os.environ["IMAGES_BUCKET"], api_key))
         from handler.app import function, lambda_handler
 
-        if api_key and event["httpMethod"] == "GET" and not args.endpoint:
+        if api_key and request_method(event) == "GET" and not args.endpoint:
             lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())  # a result to read
 
         try:
