@@ -30,6 +30,7 @@ class Settings:
     images_bucket: str | None = None
     model_uri: ModelUri | None = None  # overrides model_dir: fetched into model_cache_dir at init
     model_cache_dir: Path = MODEL_CACHE_DIR
+    event_bus_name: str | None = None  # an EventBridge bus for "Diagnosis Stored" events; None sends none
 
     @property
     def writes_table(self) -> bool:
@@ -67,6 +68,7 @@ class Settings:
             top_k=_positive_int(env, "TOP_K", cls.top_k),
             images_bucket=env.get("IMAGES_BUCKET", "").strip() or None,
             model_uri=ModelUri.parse(model_uri) if model_uri else None,
+            event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or None,
         )
 
 

@@ -52,6 +52,7 @@ class Handler:
         """Load the model and create the clients now (Lambda's init has full CPU; the first invocation then
         costs what a warm one does: creating the S3 client alone is ~80 ms)."""
         self.container.diagnoser  # noqa: B018
+        self.container.completion_events  # noqa: B018 - the EventBridge client, only when EVENT_BUS_NAME is set
 
     @property
     def resolver(self) -> ApiGatewayResolver:
@@ -82,7 +83,10 @@ class Handler:
         # The time left now, at the start of the invocation, is the function's Timeout (less init).
         margin = start_margin_ms(_remaining_ms(context))
         futures = self.container.pipeline.start(refs, out_of_time=lambda: _remaining_ms(context) < margin)
-        return [finish(ref, future) for ref, future in zip(refs, futures)]
+        results = [finish(ref, future) for ref, future in zip(refs, futures)]
+        if self.container.completion_events is not None:  # after every store; one PutEvents per 10 results
+            self.container.completion_events.announce(results)
+        return results
 
 
 def make_handler(container: Container) -> Handler:
