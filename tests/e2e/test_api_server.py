@@ -71,10 +71,12 @@ def test_client_errors_say_what_went_wrong(api_url, tmp_path):
         client.diagnose("s3://x/garden-images/a.jpg", "http://127.0.0.1:9")
 
 
-def test_routes_outside_the_template_are_refused_by_the_gateway(api_url):
+def test_routes_outside_the_template_are_a_404_pointing_to_the_page_and_the_docs(api_url):
     response = requests.get(f"{api_url}/admin", timeout=10)
-    assert response.status_code == 403 and response.json()["message"] == "Missing Authentication Token"
-    assert requests.delete(f"{api_url}/diagnoses", timeout=10).status_code == 403
+    assert response.status_code == 404, response.text
+    answer = response.json()
+    assert (answer["home"], answer["docs"]) == ("/", "/docs") and "/docs" in answer["message"]
+    assert requests.delete(f"{api_url}/diagnoses", timeout=10).status_code == 404
 
 
 def test_docs_and_openapi_are_served(api_url):
