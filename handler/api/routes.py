@@ -156,7 +156,7 @@ def stored_key(app: ApiGatewayResolver, door: FrontDoor) -> str:
     event = app.current_event
     if door is FrontDoor.HTTP_API:
         # HTTP APIs hand over the path already decoded (rawPath too); pathParameters is the key as sent.
-        return event.path_parameters.get("key") or event.path[len(STORED_PREFIX):]
+        return (event.get("pathParameters") or {}).get("key") or event.path[len(STORED_PREFIX):]
     # REST APIs and Function URLs keep `path` percent-encoded: decode it once.
     return unquote(event.path[len(STORED_PREFIX):], errors="strict")
 
