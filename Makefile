@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test model demo-model bench deploy-check runtime-test clean
+.PHONY: demo invoke api test test-unit lint model potato-model demo-model bench deploy-check runtime-test clean
 
 # The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
 SHARED ?= ../shared
@@ -34,12 +34,27 @@ invoke: $(VENV)/.demo-deps
 api: $(VENV)/.demo-deps
 	$(PY) -m local.api $(if $(PORT),--port $(PORT))
 
+# Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/).
 test: $(VENV)/.test-deps
 	$(PY) -m pytest
 
-# The bundled default model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
-# agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.
+# The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow.
+test-unit: $(VENV)/.test-deps
+	$(PY) -m pytest -m unit --disable-socket --allow-unix-socket
+
+# ruff over the repository; mypy on the function and the model package ([tool.mypy] in pyproject.toml).
+lint: $(VENV)/.test-deps
+	$(PY) -m ruff check .
+	$(PY) -m mypy handler model
+
+# The bundled leaf model model/leaves: trained from scratch on ../shared's potato and leaves photos
+# (model/train.py), chosen on their Test/ folders, built by model.build (int8 where it agrees).
 model: $(VENV)/.test-deps
+	$(PY) -m model.train --shared $(SHARED) --out model/leaves
+
+# The MIT potato model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
+# agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.
+potato-model: $(VENV)/.test-deps
 	rm -rf build/potato
 	$(PY) -m model.build --h5 $(POTATO)/potato_pretrain_model.h5 --labels model/recipes/potato/labels.txt \
 	  --preprocess raw --samples $(POTATO)/Test --name potato-plantvillage --out build/potato
@@ -51,9 +66,10 @@ model: $(VENV)/.test-deps
 demo-model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
 
-# The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests).
+# The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests),
+# then the load test's throughput (the test asserts nothing lost or doubled, never a time).
 bench: $(VENV)/.test-deps
-	$(PY) -m bench.run
+	$(PY) -m bench.run --load
 
 # The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
 DEPLOY_VENV := .venv-deploy
@@ -89,4 +105,4 @@ runtime-test: $(RUNTIME_VENV)/.deps
 	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache .mypy_cache .ruff_cache

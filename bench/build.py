@@ -95,6 +95,9 @@ def build(out: Path) -> None:
                 "description": "Seed architecture with random weights, for speed benchmarks only.",
                 "weight_seed": WEIGHT_SEED,
                 "quantization": quantize or "none",
+                # What model.build --accept-untrained records: random weights, never a diagnosis.
+                "checks": {"accepted_untrained": True,
+                           "problems": ["random weights: a benchmark model, its answers mean nothing"]},
             },
         )
         write_metadata(model_dir, meta)
@@ -112,8 +115,8 @@ def acceptance(out: Path) -> dict:
     from model.build import compare
     from model.parity_inputs import decode_sample
     from model.preprocess import to_input
-    from model.tuning import MIN_INT8_AGREEMENT, choose_variant
     from model.runtime import load_classifier
+    from model.tuning import MIN_INT8_AGREEMENT, choose_variant
 
     folder, photo = PHOTOS
     paths = sorted(folder.rglob("*.*")) + [photo] if folder.is_dir() else [photo]

@@ -46,10 +46,10 @@ def table(summary: dict) -> list[dict]:
 def markdown(summary: dict) -> list[str]:
     names = list(summary["variants"])
     lines = [
-        "**Estimate** — duration and $ per 1M images (12 MP photo, warm) at each memory size. Lambda gives "
+        ("**Estimate** — duration and $ per 1M images (12 MP photo, warm) at each memory size. Lambda gives "
         f"CPU in proportion to memory (1 vCPU at {ONE_VCPU_MB:,} MB): estimated duration = the larger of the "
         "duration measured here and S3+DynamoDB I/O + CPU seconds ÷ vCPUs; billed rounded up to 1 ms, at the "
-        "prices above. Not measured on Lambda.",
+        "prices above. Not measured on Lambda."),
         "",
         "| memory MB | vCPUs | " + " | ".join(f"{n} ms / $" for n in names) + " |",
         "|---:|---:|" + "---:|" * len(names),

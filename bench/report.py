@@ -170,12 +170,12 @@ def _x(ratio: float | None) -> str:
 def markdown(summary: dict, meta: dict) -> str:
     m = meta["machine"]
     lines = [
-        f"Run {meta['date']}: {meta['mode']} mode, {meta['cold_starts']} cold start(s) per variant "
+        (f"Run {meta['date']}: {meta['mode']} mode, {meta['cold_starts']} cold start(s) per variant "
         "(median shown), "
-        f"{meta['warm_iterations']} warm invocations per image; {meta['wall_seconds']:.0f} s in all.",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['os']}; "
+        f"{meta['warm_iterations']} warm invocations per image; {meta['wall_seconds']:.0f} s in all."),
+        (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['os']}; "
         f"load average {m['loadavg_start'][0]} at start, {m.get('loadavg_end', ['?'])[0]} at end; "
-        f"commit {meta.get('commit', '?')}.",
+        f"commit {meta.get('commit', '?')}."),
     ]
     # The load before the run is other work; at the end it includes the benchmark's own.
     busy = m["loadavg_start"][0]
@@ -186,10 +186,10 @@ def markdown(summary: dict, meta: dict) -> str:
         )
     lines += [
         "",
-        "| variant | cold start s | warm 12 MP p50 / p95 ms | warm 256² p50 / p95 ms | CPU s / image (12 MP) "
+        ("| variant | cold start s | warm 12 MP p50 / p95 ms | warm 256² p50 / p95 ms | CPU s / image (12 MP) "
         "| peak RSS MB | beyond inference ms (12 MP / 256²) | of which decode → input ms "
         "| of which S3+DynamoDB I/O ms "
-        "| $ per 1M images |",
+        "| $ per 1M images |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, v in summary["variants"].items():
@@ -205,23 +205,23 @@ def markdown(summary: dict, meta: dict) -> str:
         )
     lines += [
         "",
-        "(×) = the baseline's figure divided by this variant's: how many times faster. "
+        ("(×) = the baseline's figure divided by this variant's: how many times faster. "
         "Cold start = process spawn → first result stored in DynamoDB (the 12 MP photo); "
         "it includes interpreter start, imports and model load. CPU s = user + system, all threads. "
         "Peak RSS = VmHWM of the worker process (moto's server runs elsewhere). "
         '"Beyond inference" = handler time outside the model call (read, decode, resize, store, logging, '
         'tracing, metrics), median; "decode → input" = bytes to the model\'s input tensor (decode, EXIF, '
-        "resize, scaling).",
-        f"Cost: mean billed duration (rounded up to 1 ms) of the 12 MP photo × {summary['memory_mb']} MB "
+        "resize, scaling)."),
+        (f"Cost: mean billed duration (rounded up to 1 ms) of the 12 MP photo × {summary['memory_mb']} MB "
         f"× ${summary['price_gb_s']:.10f} per GB-s "
         f"+ ${summary['price_per_request'] * 1e6:.2f} per 1M requests "
         "(AWS Lambda x86_64 list prices in us-east-1, as assumed; cold starts and free tier not included). "
         "Durations are this machine's, not Lambda's: at 2048 MB Lambda gives about 1.2 vCPU. "
         "With decoding while downloading, the read time counts only to the reply's headers; the body's "
-        "arrival overlaps the decode and is counted there.",
+        "arrival overlaps the decode and is counted there."),
         "",
-        "Cold start, split (medians): *init* = spawn → handler module imported (imports, model load, "
-        "clients); *first call* = → first result stored.",
+        ("Cold start, split (medians): *init* = spawn → handler module imported (imports, model load, "
+        "clients); *first call* = → first result stored."),
         "",
         "| variant | init s | first call s | CPU s, init + first call |",
         "|---|---:|---:|---:|",

@@ -146,6 +146,7 @@ def run_worker(variant: Variant, job: dict, env: dict[str, str], raw: Path, tag:
         spawned = time.time()
         proc = subprocess.run(
             [sys.executable, "-m", "bench.worker", str(job_path), str(report_path)],
+            check=False,
             cwd=ROOT,
             env={**env, **variant.env},
             stdout=log,
@@ -183,10 +184,11 @@ def commit() -> str:
     """The commit measured, with '+dirty' when the work tree has changes."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=ROOT, capture_output=True,
+            text=True
         )
     except OSError:
         return "unknown"
@@ -256,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         default="local",
         help="local: moto on loopback; simulated: S3 replies 15 ms late at 50-100 MB/s (local/faults.py)",
     )
+    parser.add_argument("--load", action="store_true",
+                        help="also run the 1,000-upload load test (tests/reliability/test_load.py) and print its throughput")
     parser.add_argument("--memory-mb", type=int, default=report.MEMORY_MB)
     parser.add_argument("--price-gb-s", type=float, default=report.PRICE_GB_S)
     args = parser.parse_args(argv)
@@ -325,7 +329,19 @@ def main(argv: list[str] | None = None) -> int:
     paths = report.write(args.out, summary, meta)
     print(report.markdown(summary, meta))
     print("wrote " + ", ".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in paths))
-    return 0
+    return load_figures() if args.load else 0
+
+
+def load_figures() -> int:
+    """The load test's throughput: the test checks that nothing is lost or written twice, the figure is ours."""
+    print("load: 1,000 uploads through S3 -> SQS -> handler with faults (tests/reliability/test_load.py) ...", flush=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/reliability/test_load.py"],
+        check=False, cwd=ROOT, capture_output=True, text=True,
+    )
+    figures = [line for line in proc.stdout.splitlines() if line.startswith(("load:", "faults injected:", "throughput"))]
+    print("\n".join(figures) if figures else proc.stdout[-2000:] + proc.stderr[-2000:])
+    return proc.returncode
 
 
 if __name__ == "__main__":

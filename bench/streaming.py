@@ -42,19 +42,19 @@ def acceptance_markdown(summary: dict) -> list[str]:
     if not a:
         return []
     return [
-        f"Accepted model: model.build keeps int8 when its top-1 agreement with Keras on real photos is "
+        (f"Accepted model: model.build keeps int8 when its top-1 agreement with Keras on real photos is "
         f"≥ {a['min_top1']:.0%}; on {a['photos']} real photos (the potato Test/ set and the phone photo) "
         f"int8 agrees on {a['top1_agreement']:.1%} (max abs difference {a['max_abs_diff']:.1e}; Keras gave "
         f"{a.get('keras_top1_classes', '?')} distinct answers: random weights), so the build keeps "
-        f"**{a['accepted']}**: the targets are judged on it."
+        f"**{a['accepted']}**: the targets are judged on it.")
     ]
 
 
 def markdown(streaming: dict) -> list[str]:
     lines = [
-        "Decode while downloading, over the simulated S3 (every S3 reply starts 15 ms after the request "
+        ("Decode while downloading, over the simulated S3 (every S3 reply starts 15 ms after the request "
         "and streams at 50-100 MB/s; local/faults.py `SIMULATED_S3`), the accepted model, warm, the two ways "
-        "taking turns call by call in one process:",
+        "taking turns call by call in one process:"),
         "",
         "| variant | 12 MP p50 / p95 ms | 256² p50 / p95 ms | decode → input ms (12 MP) |",
         "|---|---:|---:|---:|",
@@ -68,7 +68,7 @@ def markdown(streaming: dict) -> list[str]:
     change = streaming["change"]
     lines += [
         "",
-        f"Per 12 MP photo: **{change['photo']:+.0%}** p50 when decoding while downloading "
-        f"({change['small']:+.0%} for the 256² image); negative is faster.",
+        (f"Per 12 MP photo: **{change['photo']:+.0%}** p50 when decoding while downloading "
+        f"({change['small']:+.0%} for the 256² image); negative is faster."),
     ]
     return lines

@@ -19,12 +19,13 @@ import re
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
+from local import quiet
 from local.apievents import (
     API_GATEWAY_MAX_BODY,
     LAMBDA_MAX_PAYLOAD,
@@ -33,7 +34,14 @@ from local.apievents import (
     proxy_event,
     template_api,
 )
-from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
+from local.aws import (
+    DEFAULT_BUCKET,
+    DEFAULT_TABLE,
+    create_resources,
+    drain_events,
+    moto_server,
+    use_local_credentials,
+)
 from local.context import LocalContext
 
 SAMPLE_PREFIX = "garden-images/samples/"
@@ -74,10 +82,10 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             # Headers and body leave in two writes; with Nagle on, the second waits ~40 ms for a delayed ACK.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._proxy()
 
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
         def _proxy(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -124,7 +132,7 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:
             if os.environ.get("LOCAL_API_QUIET") != "1":
                 super().log_message(format, *args)
 
@@ -222,16 +230,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    quiet.configure(args.verbose)
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
     os.environ.setdefault("RESULT_SINK", "both")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with ExitStack() as stack:
         endpoint = stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
-        from handler.app import lambda_handler
+        with quiet.native_stderr(args.verbose):
+            from handler.app import container, lambda_handler
 
+            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
+        if not args.verbose:
+            lambda_handler = _without_output(lambda_handler)
         lock = threading.Lock()  # one container: S3 events and API requests take turns
         stack.enter_context(deliver_s3_events(local.queue_url or "", lambda_handler, lock))
         url = stack.enter_context(serve(lambda_handler, args.host, args.port, lock))
@@ -246,6 +258,16 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("stopping")
     return 0
+
+
+def _without_output(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler with what it prints (EMF metrics) dropped: the terminal is the person's."""
+
+    def call(*args: Any) -> Any:
+        with quiet.handler_output(verbose=False):
+            return handler(*args)
+
+    return call
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from local.queue import drain_bodies
 from local.template import table_key_schema
 
 DEFAULT_BUCKET = "leaf-images-local"
@@ -158,14 +159,5 @@ def create_resources(
 
 def drain_events(queue_url: str, wait_seconds: int = 1) -> Iterator[dict[str, Any]]:
     """Yield the S3 event bodies S3 put on the queue, deleting each as it is handed out."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name=REGION)
-    while True:
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
-        messages = response.get("Messages", [])
-        if not messages:
-            return
-        for message in messages:
-            yield json.loads(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    for body in drain_bodies(queue_url, wait_seconds):
+        yield json.loads(body)

@@ -5,8 +5,12 @@
     python -m local.client https://bucket.s3.amazonaws.com/garden-images/leaf.jpg
     python -m local.client --key garden-images/leaf.jpg
     python -m local.client --result garden-images/leaf.jpg   # read the stored diagnosis
+    python -m local.client upload DIR --wait --out results.csv  # a folder, through presigned POSTs (local.folder_client)
+    python -m local.client export --out results.json           # every stored diagnosis, page by page
 
 The seed's "lesson 2" client, with timeouts, status checks and errors that say what went wrong.
+Against a deployed API: `--auth iam` signs each request with SigV4 (credentials from the standard
+chain: environment, profile, SSO, instance role), `--api-key KEY` (or $LEAF_API_KEY) sends x-api-key.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,14 +25,19 @@ from urllib.parse import quote
 
 import requests
 
-DEFAULT_API = os.environ.get("LEAF_API_URL", "http://127.0.0.1:3000")
-# (connect, read): the model answers in well under a second; a cold Lambda may take a few.
-TIMEOUT = (5.0, 60.0)
+from local import folder_client
+from local.api_session import (  # noqa: F401 - re-exported: the seed-style client's public names
+    DEFAULT_API,
+    ApiError,
+    SigV4,
+    add_auth_options,
+    api_session,
+    call_json,
+    session_from,
+    signing_target,
+)
 
-
-class ApiError(Exception):
-    """The API answered with an error, or could not be reached."""
-
+FOLDER_COMMANDS = ("upload", "export")
 
 def diagnose(target: str | Path, api: str = DEFAULT_API, *, session: requests.Session | None = None) -> dict[str, Any]:
     """Upload a local file, or name an S3 URL; return the diagnosis."""
@@ -56,41 +64,32 @@ def stored_result(key: str, api: str = DEFAULT_API, *, session: requests.Session
 
 
 def _call(method: str, url: str, session: requests.Session | None, **kwargs: Any) -> dict[str, Any]:
-    http = session or requests
-    try:
-        response = http.request(method, url, timeout=TIMEOUT, **kwargs)
-    except requests.Timeout as exc:
-        raise ApiError(f"{method} {url} timed out after {TIMEOUT[1]:.0f} s") from exc
-    except requests.ConnectionError as exc:
-        raise ApiError(f"cannot reach {url}: is the API running (make api)? {exc}") from exc
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise ApiError(f"{method} {url} answered {response.status_code} with a non-JSON body: {response.text[:200]!r}") from exc
-    if response.status_code != 200:
-        message = payload.get("message") if isinstance(payload, dict) else payload
-        raise ApiError(f"{method} {url} answered {response.status_code}: {message}")
+    _, payload = call_json(method, url, session, **kwargs)
     if not isinstance(payload, dict) or "label" not in payload:
         raise ApiError(f"{method} {url} answered an unexpected body: {str(payload)[:200]}")
     return payload
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in FOLDER_COMMANDS:
+        return folder_client.main(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", nargs="?", help="a photo file, an s3:// URL or an https:// S3 URL")
     parser.add_argument("--key", help="diagnose this key of the images bucket instead")
     parser.add_argument("--result", metavar="KEY", help="print the stored diagnosis of this key")
-    parser.add_argument("--api", default=DEFAULT_API, help=f"API base URL (default {DEFAULT_API}, or $LEAF_API_URL)")
+    add_auth_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole JSON result")
     args = parser.parse_args(argv)
     api = args.api.rstrip("/")
     try:
+        session = session_from(args)
         if args.result:
-            result = stored_result(args.result, api)
+            result = stored_result(args.result, api, session=session)
         elif args.key:
-            result = diagnose_key(args.key, api)
+            result = diagnose_key(args.key, api, session=session)
         elif args.target:
-            result = diagnose(args.target, api)
+            result = diagnose(args.target, api, session=session)
         else:
             parser.error("give a photo, an S3 URL, --key or --result")
     except ApiError as exc:

@@ -12,7 +12,6 @@ folder. Without ../shared it uses the attributed photos in local/demo_photos/.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -21,8 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, drain_events, moto_server, use_local_credentials
+from local import quiet
+from local.aws import (
+    DEFAULT_BUCKET,
+    DEFAULT_TABLE,
+    create_resources,
+    drain_events,
+    moto_server,
+    use_local_credentials,
+)
 from local.context import LocalContext
+from local.table import render as render_table
+from local.table import truncate
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -70,9 +79,7 @@ def configure(verbose: bool) -> None:
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
     os.environ.setdefault("RESULT_SINK", "both")
-    if not verbose:
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    quiet.configure(verbose)
 
 
 def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
@@ -86,12 +93,13 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
         print(f"bucket {stack.bucket}, table {stack.table}, notifications on {PREFIX} -> SQS")
 
         started = time.perf_counter()
-        from handler.app import function, lambda_handler
+        with quiet.native_stderr(verbose):
+            from handler.app import function, lambda_handler
 
-        container = function().container  # init: settings and model load
+            container = function().container  # init: settings and model load
 
+            meta = container.classifier.meta
         init_s = time.perf_counter() - started
-        meta = container.classifier.meta
         print(f"handler init (imports + model {meta.name} {meta.model_version}, "
               f"{container.settings.model_runtime}): {init_s:.2f} s")
 
@@ -105,8 +113,7 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
         invocations = 0
         for event in drain_events(stack.queue_url or ""):
             invocations += 1
-            # Powertools prints its metrics to stdout; keep the demo's table readable unless --verbose.
-            with contextlib.redirect_stdout(sys.stdout if verbose else sys.stderr):
+            with quiet.handler_output(verbose):
                 result = lambda_handler(event, LocalContext())
             for item in result.get("results", []):
                 counts[item["status"]] = counts.get(item["status"], 0) + 1
@@ -128,9 +135,9 @@ def check(upload: Upload, item: dict[str, Any], labels: tuple[str, ...]) -> tupl
     """The check column, and whether the row is as it should be."""
     status = item.get("status", "MISSING")
     if upload.rejected:
-        return ("rejected, as it should be", True) if status == "rejected" else (f"NOT REJECTED ({status})", False)
+        return ("rejected, rightly", True) if status == "rejected" else (f"NOT REJECTED ({status})", False)
     if upload.folder is None:
-        return "no folder label (not a potato lab photo; the model still answers potato)", status == "ok"
+        return NO_FOLDER, status == "ok"
     expected = expected_label(upload.folder, labels)
     if status == "ok" and item.get("label") == expected:
         return "matches folder", True
@@ -142,6 +149,7 @@ def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ..
 
     s3 = boto3.client("s3")
     rows = []
+    folders: list[str] = []
     bad = matched = labelled = 0
     for upload in uploads:
         item = table.get(f"s3://{bucket}/{upload.key}") or {}
@@ -152,20 +160,39 @@ def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ..
             labelled += 1
             matched += good
         confidence = item.get("confidence", "")
-        rows.append((upload.key, item.get("status", "MISSING"), item.get("label") or item.get("error", "-"),
-                     f"{float(confidence):.3f}" if confidence != "" else "", item.get("latency_ms", ""),
-                     meta.get("diagnosis-label", "-"), verdict))
-    widths = [max(len(str(r[i])) for r in rows + [_HEADER]) for i in range(len(_HEADER))]
-    for row in [_HEADER] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        folder, _, name = upload.key.removeprefix(PREFIX).rpartition("/")
+        folders.append(folder)
+        rows.append((INDENT + name, item.get("status", "MISSING"),
+                     item.get("label") or item.get("error", "-"),
+                     f"{float(confidence):.3f}" if confidence != "" else "", str(item.get("latency_ms", "")),
+                     _same_or(meta.get("diagnosis-label", "-"), item.get("label")), verdict))
+    header, *lines = render_table(_HEADER, rows, max_width=TABLE_WIDTH, keep_end=(0,))
+    print(header)
+    for n, line in enumerate(lines):
+        if n == 0 or folders[n] != folders[n - 1]:  # the folder once, its photos below it
+            print(truncate(f"{PREFIX}{folders[n]}/", TABLE_WIDTH, keep_end=True))
+        print(line)
     missing = sum(1 for r in rows if r[1] == "MISSING")
+    for row in rows:
+        if row[1] == "rejected":  # the reason in full: the table may have cut it
+            print(f"{row[0].strip()}: {row[2]}")
+    if any(r[-1] == NO_FOLDER for r in rows):
+        print(f"({NO_FOLDER}: not a potato lab photo; the model still answers potato)")
     print(f"\n{len(rows)} stored results, {missing} missing; {matched} of {labelled} labelled photos match their folder")
-    print("the model knows lab photos of single potato leaves (PlantVillage, CC BY-SA 3.0); it is not a plant "
-          "pathologist: see model/MODEL_CARD.md")
+    print("the model knows lab photos of single potato leaves (PlantVillage, CC BY-SA 3.0);\n"
+          "it is not a plant pathologist: see model/MODEL_CARD.md")
     return 1 if bad else 0
 
 
-_HEADER = ("key", "status", "label / error", "confidence", "ms", "S3 metadata label", "check")
+def _same_or(written: str, label: str | None) -> str:
+    """The S3 metadata column: "same" when the object's metadata names the table's label."""
+    return "same" if label and written == label else written
+
+
+_HEADER = ("photo", "status", "label / error", "conf.", "ms", "S3 metadata", "check")
+TABLE_WIDTH = 120  # a terminal's width, with room to spare: long keys and errors lose their middle or end
+NO_FOLDER = "no folder label"
+INDENT = "  "  # a photo's row, under its folder's line
 
 
 def main(argv: list[str] | None = None) -> int:

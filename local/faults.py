@@ -28,6 +28,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from local.fault_plan import DYNAMODB_ERRORS, S3_ERRORS, SIMULATED_S3, FaultPlan, FaultStats, Seen
@@ -40,11 +41,12 @@ __all__ = ["SIMULATED_S3", "FaultPlan", "FaultProxy", "FaultStats", "Seen"]
 class FaultProxy:
     """A threaded HTTP proxy; start with `with`, point clients at `.endpoint`."""
 
-    def __init__(self, upstream: str, plan: FaultPlan = FaultPlan()) -> None:
+    def __init__(self, upstream: str, plan: FaultPlan | None = None) -> None:
         parts = urlsplit(upstream)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"upstream must be on loopback; got {upstream!r}")
         self.upstream = (parts.hostname, parts.port or 80)
+        plan = plan or FaultPlan()  # none: a proxy that only relays
         self.plan = plan
         self.stats = FaultStats()
         self._rng = random.Random(plan.seed)
@@ -62,7 +64,7 @@ class FaultProxy:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -132,10 +134,10 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pool expects
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: object) -> None:
             return  # quiet: tests read proxy.stats, not stderr
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._relay()
 
         do_PUT = do_POST = do_HEAD = do_DELETE = do_GET

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from handler.sources.api import front_door
+from local import quiet
 from local.apievents import object_named, request_method
 from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
 from local.context import LocalContext
@@ -95,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("event", type=Path, help="a JSON event file, e.g. events/s3-put.json")
     parser.add_argument("--endpoint", help="use this S3/DynamoDB endpoint instead of starting one")
+    parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text(encoding="utf-8"))
+    quiet.configure(args.verbose)
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
     api_key = object_named(event) if front_door(event) is not None else None
@@ -112,14 +115,20 @@ def main(argv: list[str] | None = None) -> int:
             event = seed_objects(event)
             if api_key:
                 seed_objects(_upload_event(os.environ["IMAGES_BUCKET"], api_key))
-        from handler.app import function, lambda_handler
+        with quiet.native_stderr(args.verbose):
+            from handler.app import function, lambda_handler
 
+            container = function().container
+
+            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
         if api_key and request_method(event) == "GET" and not args.endpoint:
-            lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())  # a result to read
+            with quiet.handler_output(args.verbose):  # a result to read
+                lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())
 
         try:
-            response = lambda_handler(event, LocalContext())
-        except Exception as exc:  # report it as the Lambda runtime would, then fail
+            with quiet.handler_output(args.verbose):
+                response = lambda_handler(event, LocalContext())
+        except Exception as exc:  # noqa: BLE001 - any error: report it as the Lambda runtime would, then fail
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}, indent=2))
             return 1
         if len(str(response.get("body") or "")) > 4000:  # the docs page: 1.7 MB of inlined Swagger UI

@@ -56,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         api = args.api
         if not api:
             from local.api import serve
-            from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
+            from local.aws import (
+                DEFAULT_BUCKET,
+                DEFAULT_TABLE,
+                create_resources,
+                moto_server,
+                use_local_credentials,
+            )
 
             os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
             os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)

@@ -35,7 +35,7 @@ CfnLoader.add_multi_constructor("!", _intrinsic)
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """Short tags become their long forms (!Ref X -> {"Ref": "X"}); a fresh copy on every call."""
-    return json.loads(json.dumps(yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)))  # noqa: S506
+    return json.loads(json.dumps(yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)))
 
 
 def table_key_schema(path: Path = TEMPLATE) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         use_local_credentials(endpoint)
         create_resources(bucket=BUCKET, table=TABLE, queue=None)
         import handler.app
-
         from handler.container import build_container
         from handler.invocation import make_handler
         from handler.pipeline import RECORD_WORKERS

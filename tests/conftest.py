@@ -25,6 +25,33 @@ os.environ.setdefault("MODEL_DIR", str(SYNTHETIC_MODEL_DIR))
 UNSEEN_SEED = 500_000
 
 
+# A test's layer is its folder. tests/e2e/ goes over HTTP to moto's server with the real model;
+# tests/integration/ and tests/reliability/ start moto's server, subprocesses or TensorFlow; every
+# other folder holds unit tests, which run with the network blocked (pytest-socket) in every run.
+LAYERS = {"e2e": "e2e", "integration": "integration", "reliability": "integration"}
+
+
+def layer_of(path: Path) -> str:
+    """The layer of the test file at path: "unit", "integration" or "e2e"."""
+    return LAYERS.get(path.resolve().relative_to(ROOT / "tests").parts[0], "unit")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With `-m unit`, skip importing the other layers' modules (TensorFlow, moto's server) at all."""
+    if config.getoption("markexpr") == "unit" and collection_path.is_relative_to(ROOT / "tests") \
+            and collection_path != ROOT / "tests" and layer_of(collection_path) != "unit":
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = layer_of(item.path)
+        item.add_marker(layer)
+        if layer == "unit":
+            item.add_marker("disable_socket")
+
+
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never reach AWS: fake credentials, fixed region, no endpoint unless a test sets one."""

@@ -14,7 +14,7 @@ PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 MAX_README_LINES = 260
 
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 
 
@@ -80,7 +80,7 @@ def test_the_readme_stays_a_front_door():
 
 
 def makefile_targets() -> set[str]:
-    phony = re.search(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    phony = re.search(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
     assert phony, "the Makefile lists its targets in .PHONY"
     return set(phony.group(1).split())
 
@@ -94,7 +94,7 @@ def test_the_readme_table_lists_every_make_target_and_the_docs_name_only_real_on
 
 
 def test_every_python_module_the_docs_run_exists():
-    ours = ("local", "model", "bench", "handler")
+    ours = ("local", "ops", "model", "bench", "handler")
     modules = {m for page in PAGES for m in re.findall(r"python -m ([\w.]+)", page.read_text(encoding="utf-8"))
                if m.split(".")[0] in ours}
     assert modules, "the docs run our modules"

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.test_deployments import COMBINATIONS, COMBO_IDS, EXISTING, NEW_BUCKET, as_list, deploy, variables
+from tests.deploy.test_deployments import (
+    COMBINATIONS,
+    COMBO_IDS,
+    EXISTING,
+    NEW_BUCKET,
+    as_list,
+    deploy,
+    variables,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

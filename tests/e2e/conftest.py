@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from local.aws import LocalStack, create_admin, create_policy_user, create_resources, drain_events, moto_server_process
+from local.aws import (
+    LocalStack,
+    create_admin,
+    create_policy_user,
+    create_resources,
+    drain_events,
+    moto_server_process,
+)
 from local.context import LocalContext
 from local.iam import function_role_policy
 

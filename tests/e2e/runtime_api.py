@@ -76,7 +76,7 @@ class RuntimeAPI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._reply(404, {"errorMessage": "unknown path"})
                 with api._next_called:
@@ -96,7 +96,7 @@ class RuntimeAPI:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"null")
                 parts = self.path.removeprefix(PREFIX).strip("/").split("/")

@@ -53,7 +53,7 @@ def test_an_uploaded_image_gets_the_full_result_and_is_not_stored(app, event):
     status, body = call(app, api_event(event))
     assert status == 200, body
     assert body["label"] == LABELS[RUST] and body["status"] == "ok"
-    assert [c["label"] for c in body["top_k"]][0] == LABELS[RUST] and len(body["top_k"]) == 3
+    assert next(c["label"] for c in body["top_k"]) == LABELS[RUST] and len(body["top_k"]) == 3
     assert body["model_version"] == app.container.classifier.model_version
     assert body["stored"] is False
 
@@ -196,7 +196,7 @@ def test_what_is_not_an_image_or_not_an_accepted_type_is_415(app, event, body, c
 def test_an_object_that_is_not_an_image_is_415_and_its_rejection_is_stored(app, put_leaf, door):
     key = f"garden-images/api/not-a-photo-{door}.jpg"  # a rejection already stored is answered as stored
     put_leaf(key, body=b"%PDF-1.4 not a photo")
-    status, body = call(app, with_json(api_event("api-diagnose-key.json"), {"key": key}))
+    status, _body = call(app, with_json(api_event("api-diagnose-key.json"), {"key": key}))
     assert status == 415
     assert stored(app, BUCKET, key)["status"] == "rejected"
 

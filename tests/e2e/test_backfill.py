@@ -9,10 +9,10 @@ import pytest
 
 from handler.diagnose import Diagnoser
 from handler.object_metadata import MODEL_META
-from local import backfill
 from local.aws import create_resources
 from local.context import LocalContext
 from model.synthetic import LABELS, make_leaf
+from ops import backfill
 from tests.e2e.conftest import stored
 
 BUCKET = "leaf-backfill-e2e"  # no notifications: only the backfill diagnoses what is in it

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from local import backfill, batch_job
+from ops import backfill, batch_job
 from tests.e2e.conftest import TABLE
 from tests.e2e.test_backfill import small_leaves
-from tests.local.test_batch_job import FUNCTION_ARN, ROLE_ARN, create_job_request
+from tests.ops.test_batch_job import FUNCTION_ARN, ROLE_ARN, create_job_request
 
 BUCKET = "leaf-batch-job-e2e"
 

@@ -1,4 +1,4 @@
-"""EventBridge on an existing bucket: local.bucket_events on moto's server, and the stack's rule pattern."""
+"""EventBridge on an existing bucket: ops.bucket_events on moto's server, and the stack's rule pattern."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import json
 import boto3
 import pytest
 
-from local import bucket_events
 from local.context import LocalContext
+from local.queue import receive_event
 from local.template import Deployment
 from model.synthetic import LABELS
+from ops import bucket_events
 from tests.e2e.conftest import stored
 
 BUCKET = "seed-web-app-e2e"  # a bucket someone already has, with notifications of their own
@@ -203,22 +204,13 @@ def test_the_stacks_rule_sends_uploads_under_the_prefix_to_the_queue_and_never_c
         put_event("garden-images-old/leaf.jpg", "PutObject")  # outside the prefix
         put_event("garden-images/elsewhere.jpg", "PutObject", bucket_name="someone-elses-bucket")
 
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
-        bodies = [json.loads(m["Body"]) for m in messages]
+        batch = receive_event(queue_url, batch_size=10)
+        bodies = [json.loads(r["body"]) for r in batch["Records"]]
         assert sorted((b["detail"]["object"]["key"], b["detail"]["reason"]) for b in bodies) == [
             ("garden-images/a+b (2).jpg", "POST Object"),
             ("garden-images/big/leaf-3.jpg", "CompleteMultipartUpload"),
             ("garden-images/leaf 1.jpg", "PutObject"),
         ]
-        batch = {
-            "Records": [
-                {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                 "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                 "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
-                 "awsRegion": "us-east-1"}
-                for m in messages
-            ]
-        }
         assert app.lambda_handler(batch, LocalContext()) == {"batchItemFailures": []}
         for key in ("garden-images/leaf 1.jpg", "garden-images/a+b (2).jpg", "garden-images/big/leaf-3.jpg"):
             record = stored(app, bucket, key)

@@ -73,7 +73,7 @@ def test_runtime_interface_client_runs_the_image_cmd(task_root, local_stack, han
     }
     process = subprocess.Popen([sys.executable, "-m", "awslambdaric", CMD], cwd=task_root, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    alive = lambda: process.poll() is None  # noqa: E731
+    alive = lambda: process.poll() is None
     output = ""
     try:
         first = api.invoke(s3_event(keys[0], etags[0]), alive)

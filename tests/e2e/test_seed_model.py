@@ -10,8 +10,8 @@ import pytest
 
 from handler.config import Settings
 from handler.container import Container
-from model.imaging import decode_image
 from model.build import MAX_ABS_DIFF, Source, build
+from model.imaging import decode_image
 from model.metadata import ModelMetadata
 from model.runtime import load_classifier
 from tests.conftest import REAL_PHOTO, SHARED
@@ -56,7 +56,7 @@ def seed_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ModelMet
 
 
 def test_seed_model_builds_with_the_seeds_input_and_labels(seed_model):
-    model_dir, meta, seconds = seed_model
+    _model_dir, meta, seconds = seed_model
     figures = meta.extra["parity"]
     print(f"\nseed model built in {seconds:.0f}s: {figures}")
     lines = LABELS.read_text(encoding="utf-8").splitlines()

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from handler.domain import ObjectRef
 from handler.errors import UnknownEvent
 from handler.sources import api
 from handler.sources.dispatch import EVENT_SOURCES, recognise
-from handler.domain import ObjectRef
 from tests.conftest import EVENTS
 
 API = "HttpRequest"  # not a source: the handler gives these to the resolver before any source is asked

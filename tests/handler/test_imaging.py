@@ -151,7 +151,7 @@ def test_a_large_image_reduced_in_strips_gives_the_model_the_pixels_a_full_size_
         source = leaf.convert("RGBA")
         source.putalpha(Image.linear_gradient("L").resize(source.size))
     else:
-        source = Image.fromarray((np.asarray(leaf.convert("L"), dtype=np.uint16) * 257))
+        source = Image.fromarray(np.asarray(leaf.convert("L"), dtype=np.uint16) * 257)
     data = encode(source, "PNG")
     decoded = decode_image(data, max_pixels=LIMIT, target=TARGET)
     assert decoded.size == (400, 300)  # reduced 3x: still twice the 128-pixel input

@@ -7,9 +7,9 @@ import time
 import pytest
 from PIL import Image
 
+from model.decode_budget import MIB, DecodeBudget, budget_from
 from model.errors import ImageTooLarge
 from model.imaging import decode_cost, decode_image
-from model.decode_budget import MIB, DecodeBudget, budget_from
 
 TARGET = (96, 96)
 
@@ -23,9 +23,9 @@ def test_the_budget_is_a_share_of_the_function_memory_beyond_the_baseline():
 
 def test_a_decode_that_can_never_fit_is_refused_at_once_naming_the_limit():
     budget = DecodeBudget(100 * MIB, "test budget")
-    with pytest.raises(ImageTooLarge, match=r"needs about 101 MiB to decode; the decode budget is 100 MiB \(test budget\)"):
-        with budget.reserve(101 * MIB, "this image"):
-            pass
+    with (pytest.raises(ImageTooLarge, match=r"needs about 101 MiB to decode; the decode budget is 100 MiB \(test budget\)"),
+          budget.reserve(101 * MIB, "this image")):
+        pass
     assert budget.held == 0
 
 

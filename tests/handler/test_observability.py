@@ -15,7 +15,7 @@ def test_in_lambda_the_tracer_patches_botocore_only_so_sdk_calls_are_traced_and_
     )
     env = {**os.environ, "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "test"}  # tracing on
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {
         "patched": ["botocore"],

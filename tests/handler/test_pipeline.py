@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handler.domain import Outcome
+from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.pipeline import RecordPipeline
-from handler.domain import ObjectRef
 from model.runtime import Classifier
 from tests.threads import run_together
 
@@ -79,8 +78,8 @@ class OneAtATimeBackend:
 
 
 def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
-    from model.metadata import read_metadata
     from handler.config import BUNDLED_MODEL_DIR
+    from model.metadata import read_metadata
 
     meta = read_metadata(BUNDLED_MODEL_DIR)
     backend = OneAtATimeBackend()

@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from handler.domain import Outcome
+from handler.domain import Origin, Outcome
 from handler.errors import TransientError
 from handler.records import ok_record, rejected_record
 from handler.sources import batch_ops
-from handler.domain import Origin
 from model.runtime import Prediction
 from tests.conftest import EVENTS
 

@@ -2,11 +2,10 @@ import time
 
 import pytest
 
+from handler.domain import DiagnosisRecord, ObjectRef
 from handler.errors import MetadataNotWritten
-from handler.objects import ObjectReader
-from handler.domain import DiagnosisRecord
-from handler.domain import ObjectRef
 from handler.object_metadata import S3MetadataStore, diagnosis_metadata
+from handler.objects import ObjectReader
 from handler.stores import DynamoResultStore
 from tests.handler.conftest import BUCKET, TABLE
 
@@ -101,8 +100,7 @@ def test_non_ascii_labels_are_percent_encoded_for_s3():
 
 
 def test_a_claim_answers_whether_these_bytes_are_recorded_or_being_written():
-    from handler.domain import EventKey
-    from handler.domain import Claim
+    from handler.domain import Claim, EventKey
 
     key = EventKey.of("s3://b/k.jpg", None, "e1", None, "m1")
     recorded = Claim(key, "t", {"status": "ok", "etag": "e1", "model_version": "m1"})

@@ -11,11 +11,11 @@ import pytest
 from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 from PIL import Image
 
-from handler.errors import ImageRejected, TransientError
-from model.imaging import decode_image
-from handler.objects import ObjectReader
 from handler.domain import ObjectRef
+from handler.errors import ImageRejected, TransientError
+from handler.objects import ObjectReader
 from handler.streaming import StreamedBody
+from model.imaging import decode_image
 from tests.handler.conftest import BUCKET
 
 LIMIT = 50_000_000

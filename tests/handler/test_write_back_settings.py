@@ -6,15 +6,15 @@ object. moto copies a checksum whatever the request says, so the checksum algori
 request. What moto cannot play (SSE-C, archived objects, a refused copy) is answered by a Stubber.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.stub import Stubber
 
+from handler.domain import ObjectRef
 from handler.errors import MetadataNotWritten, TransientError
 from handler.object_metadata import S3MetadataStore
 from handler.objects import ObjectReader
-from handler.domain import ObjectRef
 from model.synthetic import LABELS
 
 LOCKED = "leaf-images-locked"
@@ -31,7 +31,7 @@ def copy_params(s3):
 def test_the_write_back_keeps_every_setting_the_object_had(aws, container, leaf_jpeg):
     s3 = aws["s3"]
     kms_key = __import__("boto3").client("kms").create_key()["KeyMetadata"]["Arn"]
-    expires = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
     settings = {
         "StorageClass": "STANDARD_IA", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key,
         "BucketKeyEnabled": True, "WebsiteRedirectLocation": "/garden/leaf.html",
@@ -60,7 +60,7 @@ def test_the_write_back_keeps_object_lock_settings(aws, leaf_jpeg):
     # that of uploads only), so the copy is checked as a request: the settings read are the ones sent.
     s3 = aws["s3"]
     s3.create_bucket(Bucket=LOCKED, ObjectLockEnabledForBucket=True)
-    until = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+    until = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
     put = s3.put_object(Bucket=LOCKED, Key=KEY, Body=leaf_jpeg(2), ObjectLockMode="GOVERNANCE",
                         ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
     obj = ObjectReader(s3, 10_000_000).fetch(ObjectRef(bucket=LOCKED, key=KEY, etag=put["ETag"].strip('"')))
@@ -92,7 +92,7 @@ def test_an_expired_object_lock_retention_is_not_sent_with_the_copy(aws, leaf_jp
     s3 = aws["s3"]
     put = s3.put_object(Bucket="leaf-images-test", Key=KEY, Body=leaf_jpeg(0))
     obj = ObjectReader(s3, 10_000_000).fetch(ObjectRef(bucket="leaf-images-test", key=KEY, etag=put["ETag"].strip('"')))
-    past = datetime.now(timezone.utc) - timedelta(days=1)
+    past = datetime.now(UTC) - timedelta(days=1)
     obj.copy_parameters.update(ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=past, ObjectLockLegalHoldStatus="ON")
     sent = copy_params(s3)
     from tests.handler.test_stores import RECORD
@@ -125,8 +125,8 @@ def test_a_refused_copy_is_a_reason_not_a_retry_and_a_fault_is_a_retry(aws, leaf
 
 
 @pytest.mark.parametrize(("code", "message", "reason"), [
-    ("InvalidRequest", "The object was stored using a form of Server Side Encryption. The correct parameters "
-                       "must be provided to retrieve the object.", "customer-provided key (SSE-C)"),
+    ("InvalidRequest", ("The object was stored using a form of Server Side Encryption. The correct parameters "
+                       "must be provided to retrieve the object."), "customer-provided key (SSE-C)"),
     ("InvalidObjectState", "The operation is not valid for the object's storage class", "archived"),
 ])
 def test_objects_that_cannot_be_read_without_what_we_do_not_have_are_rejected_not_retried(

@@ -20,7 +20,7 @@ import pytest
 from local.aws import LocalStack, create_resources, moto_server, moto_server_process
 from local.context import LocalContext
 from local.faults import FaultPlan, FaultProxy
-from local.queue import receive_event
+from local.queue import pump, receive_event
 
 if TYPE_CHECKING:
     from handler.invocation import Handler
@@ -35,6 +35,7 @@ CREDENTIALS = {
 # so the run crosses from 15 to 16 digits: a plain string comparison would then get the order wrong.
 _SEQUENCER = itertools.count(16**15 - 64)
 _SEQUENCER_LOCK = threading.Lock()
+NO_FAULTS = FaultPlan()
 
 
 def next_sequencer() -> str:
@@ -151,39 +152,18 @@ class Rig:
         return receive_event(self.stack.queue_url or "", batch_size, wait_seconds=0)
 
     def pump(self, batch_size: int = 10, max_batches: int = 500, on_reply: Callable[..., None] | None = None) -> int:
-        """Lambda's SQS poller: deliver batches until the queue is empty; failed messages come back at once."""
-        sqs = boto3.client("sqs")
-        batches = 0
-        idle = 0
-        while batches < max_batches:
-            event = self.receive(batch_size)
-            if event is None:
-                idle += 1
-                if idle > 2:  # S3 may still be queueing copy events; look twice more
-                    return batches
-                time.sleep(0.05)
-                continue
-            idle = 0
+        """Lambda's SQS poller (local.queue.pump): deliver batches until the queue is empty; a failed
+        message comes back after a visibility timeout of a second, as the event source mapping does."""
+
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
             started = time.perf_counter()
             reply = self.invoke(event)
+            self.failures += len((reply or {}).get("batchItemFailures", []))
             if on_reply:
                 on_reply(event, reply, time.perf_counter() - started)
-            failed = {f["itemIdentifier"] for f in (reply or {}).get("batchItemFailures", [])}
-            self.failures += len(failed)
-            # The event source mapping deletes what succeeded; what failed comes back (here: at once,
-            # rather than after the visibility timeout).
-            done = [r for r in event["Records"] if r["messageId"] not in failed]
-            again = [r for r in event["Records"] if r["messageId"] in failed]
-            if done:
-                sqs.delete_message_batch(QueueUrl=self.stack.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)])
-            if again:
-                sqs.change_message_visibility_batch(QueueUrl=self.stack.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
-                    for i, r in enumerate(again)])
-                time.sleep(0.25)  # a failed batch means trouble downstream: give it a moment
-            batches += 1
-        raise AssertionError(f"queue not drained after {max_batches} batches")
+            return reply
+
+        return pump(self.stack.queue_url or "", invoke, batch_size, max_batches)
 
 
 @pytest.fixture
@@ -217,7 +197,7 @@ def make_rig(app: Handler, moto_endpoint: str) -> Iterator[Callable[..., Rig]]:
 
     proxies: list[FaultProxy] = []
 
-    def build(plan: FaultPlan = FaultPlan(), sink: str = "dynamodb", versioned: bool = False,
+    def build(plan: FaultPlan = NO_FAULTS, sink: str = "dynamodb", versioned: bool = False,
               prefix_filter: str = "garden-images/", config: Any = None, upstream: str | None = None,
               **settings: Any) -> Rig:
         suffix = uuid.uuid4().hex[:8]

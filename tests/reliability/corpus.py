@@ -154,8 +154,8 @@ def samples() -> list[Sample]:
         ("0-byte object", "empty.jpg", b"", "rejected", "empty object"),
         ("PDF renamed .jpg", "document.jpg", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "rejected", "PDF files"),
         ("ZIP renamed .jpg", "archive.jpg", _zip(), "rejected", "ZIP files"),
-        ("SVG renamed .jpg", "drawing.jpg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
-                                          b'width="99999" height="99999"><script>alert(1)</script></svg>', "rejected", "SVG files"),
+        ("SVG renamed .jpg", "drawing.jpg", (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
+                                          b'width="99999" height="99999"><script>alert(1)</script></svg>'), "rejected", "SVG files"),
         ("HTML renamed .jpg", "page.jpg", b"<!doctype html><html><body>hi</body></html>", "rejected", "not a supported image"),
         ("PNG bomb 30000x30000", "bomb.png", png_bomb(), "rejected", "exceed the safety limit"),
         ("PNG bomb 10000x10000", "bomb-10k.png", png_bomb(10_000), "rejected", "pixels; the limit is 50,000,000"),

@@ -107,8 +107,8 @@ def main(directory: Path, memory_mb: str) -> None:
             etags[name] = s3.put_object(Bucket=BUCKET, Key=f"garden-images/memory/{name}", Body=data)["ETag"].strip('"')
             sizes[name] = len(data)
         import handler.app
-        from model.decode_budget import container_budget
         from local.context import LocalContext
+        from model.decode_budget import container_budget
 
         reply = handler.app.lambda_handler(sqs_event(etags, sizes), LocalContext())
         table = handler.app.function().container.table

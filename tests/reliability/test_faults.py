@@ -48,7 +48,7 @@ def test_a_dependency_that_stays_down_fails_the_invocation_and_the_retry_succeed
         raise AssertionError("expected the invocation to fail so Lambda retries it")
     except TransientError as exc:
         assert "ProvisionedThroughputExceeded" in str(exc) or "Throttling" in str(exc) or "InternalServerError" in str(exc)
-    dynamodb = lambda seen: [(s.operation, s.fault) for s in seen if s.service == "dynamodb"]  # noqa: E731
+    dynamodb = lambda seen: [(s.operation, s.fault) for s in seen if s.service == "dynamodb"]
     rig.proxy.stats.wait_for(lambda seen: len(dynamodb(seen)) >= 5)  # recorded just after the reply is sent
     attempts = dynamodb(rig.proxy.stats.seen)
     # botocore counts retries in "max_attempts": 4 means the call and four retries, with backoff.

@@ -50,7 +50,7 @@ def test_the_same_event_twice_at_once_gives_one_inference_and_one_write(make_rig
             errors.append((event, exc))
 
     for event in events:
-        run_together([lambda: deliver(event)] * 2)
+        run_together([lambda event=event: deliver(event)] * 2)
     assert all("being diagnosed by another invocation" in str(exc) for _, exc in errors)
     for event, _ in errors:  # Lambda's retry of the loser
         assert statuses(rig.invoke(event)) == ["skipped"]

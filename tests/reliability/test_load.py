@@ -15,7 +15,6 @@ BATCH = 10  # the SQS event source's default batch size
 DUPLICATE_RATE = 0.1  # share of S3 events delivered a second time
 WEATHER = FaultPlan(error_rate=0.03, lost_reply_rate=0.01, delay_rate=0.05, max_delay_s=0.02,
                     outage_every=1_200, outage_s=0.5, seed=1_000)
-TIME_LIMIT_S = 240  # a bound, not a target: the run on an idle machine is well under it
 
 
 def small_jpeg(index: int) -> bytes:
@@ -75,4 +74,3 @@ def test_a_thousand_uploads_give_a_thousand_results_none_lost_none_twice(make_ri
     # Duplicates cost no inference; only a retry after a failure that came after inference can.
     assert rig.classifier.inferences <= UPLOADS + rig.failures
     assert len(wrong) <= UPLOADS // 100, wrong[:5]  # the demo model's accuracy, not a reliability property
-    assert elapsed < TIME_LIMIT_S

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from local.backfill_todo import Listed
 from model.synthetic import LABELS
+from ops.backfill_todo import Listed
 from tests.conftest import EVENTS
 from tests.reliability.test_idempotency import SMALL, events_for, statuses
 

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from handler.errors import TransientError
 from handler.domain import sequencer_order
+from handler.errors import TransientError
 from local.aws import drain_events
 from model.synthetic import LABELS
 from tests.reliability.test_idempotency import SMALL, events_for, statuses

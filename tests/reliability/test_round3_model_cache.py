@@ -5,7 +5,7 @@ slash after the folder's prefix (`saved_model//tmp/x`) was joined as an absolute
 to /tmp/x. Here the absolute path is inside the test's own tmp_path, so a failure writes nothing
 outside it. The cache directory is fixed (/tmp/models) in the settings the environment gives, so
 this test calls the fetch the container makes (handler.model_download.fetch_model_dir, with its S3
-client injected, as tests/handler/test_model_download.py does) rather than importing handler.app.
+client injected, as tests/integration/handler/test_model_download.py does) rather than importing handler.app.
 """
 
 import json

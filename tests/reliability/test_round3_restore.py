@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from local import backfill
 from model.synthetic import LABELS
+from ops import backfill
 from tests.reliability.round3 import (
     EVENTS,
     SMALL,

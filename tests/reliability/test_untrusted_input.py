@@ -1,6 +1,5 @@
 """What real S3 and strangers send: forged results, console folders, EventBridge keys, reads S3 denies."""
 
-import copy
 import json
 from urllib.parse import quote, unquote, urlsplit
 
@@ -8,8 +7,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from handler.object_metadata import read_diagnosis
-from local.backfill_todo import Listed, needing_diagnosis
 from model.synthetic import LABELS
+from ops.backfill_todo import Listed, needing_diagnosis
 from tests.conftest import EVENTS
 from tests.e2e.api_helpers import api_event, call, with_json, with_path
 from tests.reliability.test_idempotency import SMALL, events_for, statuses
