@@ -33,7 +33,7 @@ class Events:
         self.calls: list[list[dict]] = []
         self._script = list(script)
 
-    def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+    def put_events(self, Entries):
         self.calls.append(Entries)
         step = self._script.pop(0) if self._script else None
         if isinstance(step, Exception):
