@@ -239,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         use_local_credentials(endpoint)
         local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
         with quiet.native_stderr(args.verbose):
-            from handler.app import container, lambda_handler
+            from handler.app import function, lambda_handler
 
-            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
+            function().container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
         if not args.verbose:
             lambda_handler = _without_output(lambda_handler)
         lock = threading.Lock()  # one container: S3 events and API requests take turns
