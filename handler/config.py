@@ -33,6 +33,7 @@ class Settings:
     # The KMS HMAC key whose MAC marks a result in object metadata as ours (sink s3-metadata; see result_mac.py).
     result_mac_key: str | None = None
     keep_object_acl: bool = False  # an existing bucket with ACLs: the write-back copies the object's grants
+    event_bus_name: str | None = None  # an EventBridge bus for "Diagnosis Stored" events; None sends none
 
     @property
     def writes_table(self) -> bool:
@@ -79,6 +80,7 @@ class Settings:
             model_uri=ModelUri.parse(model_uri) if model_uri else None,
             result_mac_key=mac_key,
             keep_object_acl=acl == "true",
+            event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or None,
         )
 
 

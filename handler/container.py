@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from handler.completion import CompletionEvents
 from handler.config import Settings
 from handler.diagnose import Diagnoser
 from handler.model_download import fetch_model_dir
@@ -37,11 +38,12 @@ class Container:
     """The settings (held here only), the clients, the classifier and what is built on them."""
 
     def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
-                 classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> None:
+                 classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS, events: Any = None) -> None:
         self.settings = settings
         self._s3 = s3
         self._dynamodb = dynamodb
         self._kms = kms
+        self._events = events
         self._classifier = classifier
         self._record_workers = record_workers
 
@@ -74,6 +76,21 @@ class Container:
         """Signs and verifies results in object metadata; None without RESULT_MAC_KEY (nothing is then trusted there)."""
         key = self.settings.result_mac_key
         return ResultMac(self.kms, key) if key else None
+
+    @cached_property
+    def events(self) -> Any:
+        if self._events is None:
+            import boto3
+
+            self._events = boto3.client("events", config=client_config())
+        return self._events
+
+    @cached_property
+    def completion_events(self) -> CompletionEvents | None:
+        """None when EVENT_BUS_NAME is empty: then no EventBridge client is ever made."""
+        if not self.settings.event_bus_name:
+            return None
+        return CompletionEvents(self.events, self.settings.event_bus_name)
 
     @property
     def classifier(self) -> Classifier:
@@ -118,6 +135,8 @@ class Container:
 
 
 def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
-                    classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> Container:
+                    classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS,
+                    events: Any = None) -> Container:
     """A container on these settings; the clients and classifier given are used, the others made on first use."""
-    return Container(settings, s3=s3, dynamodb=dynamodb, kms=kms, classifier=classifier, record_workers=record_workers)
+    return Container(settings, s3=s3, dynamodb=dynamodb, kms=kms, classifier=classifier,
+                     record_workers=record_workers, events=events)

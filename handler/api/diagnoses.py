@@ -107,6 +107,8 @@ class DiagnosisApi:
                         event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         report_outcome(ref, outcome)  # counted and logged as an event's record is
+        if self._container.completion_events is not None:  # a stored result is announced as an event's is
+            self._container.completion_events.announce([outcome])
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
