@@ -16,7 +16,7 @@ from model.metadata import read_metadata
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET, TABLE
 
-DEMO = Path(__file__).resolve().parents[2] / "model" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "model" / "demo"
 URI = f"s3://{BUCKET}/models/demo/"
 
 
