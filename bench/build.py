@@ -137,7 +137,7 @@ def acceptance(out: Path) -> dict:
     import numpy as np
     import tf_keras
 
-    from model.build import compare
+    from model.variants import compare
     from model.parity_inputs import decode_sample
     from model.preprocess import to_input
     from model.runtime import load_classifier
