@@ -78,7 +78,7 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # importing moto takes seconds, minutes on a loaded machine
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -90,7 +90,11 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: SIGTERM's handler did not get the CPU in time
+            server.kill()
+            server.wait()
 
 
 def create_admin(endpoint: str, name: str = "local-admin") -> dict[str, str]:
