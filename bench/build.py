@@ -137,11 +137,11 @@ def acceptance(out: Path) -> dict:
     import numpy as np
     import tf_keras
 
-    from model.variants import compare
     from model.parity_inputs import decode_sample
     from model.preprocess import to_input
     from model.runtime import load_classifier
     from model.tuning import MIN_INT8_AGREEMENT, choose_variant
+    from model.variants import compare
 
     folder, photo = PHOTOS
     paths = sorted(folder.rglob("*.*")) + [photo] if folder.is_dir() else [photo]
