@@ -52,6 +52,21 @@ def stack() -> Iterator[Any]:
         os.environ.update(saved)
 
 
+def preflight(stack: Any, origin: str) -> int:
+    """What the browser asks before its XHR POST (an upload progress listener always forces a preflight)."""
+    import requests
+
+    return requests.options(f"{stack.endpoint}/{stack.bucket}", timeout=10, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST"}).status_code
+
+
+def test_the_bucket_lets_only_the_pages_origin_post(stack):
+    # moto's server echoes any Origin in Access-Control-Allow-Origin on every answer (its blanket CORS), so
+    # the browser test below would pass without a rule; its preflight is where the bucket's rule is applied.
+    assert preflight(stack, stack.url) == 200
+    assert preflight(stack, "http://elsewhere.example") == 403
+
+
 def _wait(browser: Any, seconds: float = 90):
     from selenium.webdriver.support.ui import WebDriverWait
 
