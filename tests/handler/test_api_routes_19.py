@@ -124,7 +124,8 @@ FORGED = [
 ]
 
 
-@pytest.mark.parametrize("token", FORGED)
+@pytest.mark.parametrize("token", FORGED, ids=["not-base64", "not-json", "a-list", "missing-keys", "other-bucket",
+                                                "not-strings", "too-long"])
 def test_a_forged_or_malformed_next_token_is_a_400(aws, handler, token):
     code, _, answer = request(handler, "GET", f"/diagnoses?next={token}")
     assert code == 400 and "next" in answer["message"]
