@@ -1,4 +1,4 @@
-"""`python -m local.client upload DIR --wait --out ...` and `export`, against the stand-in API (tests/local/standin_api.py)."""
+"""`python -m local.client upload DIR --wait --out ...` and `export`, against the stand-in API (tests/integration/local/standin_api.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from local.client import main
 from local.folder_client import photos_in
 from tests.conftest import ROOT
-from tests.local.standin_api import stand_in_api
+from tests.integration.local.standin_api import stand_in_api
 
 DEMO_PHOTOS = ROOT / "local" / "demo_photos"  # committed PlantVillage photos (ATTRIBUTION.md)
 

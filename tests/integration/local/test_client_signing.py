@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from local.client import ApiError, SigV4, api_session, call_json, signing_target
-from tests.local.standin_api import Seen, stand_in_api
+from tests.integration.local.standin_api import Seen, stand_in_api
 
 CREDENTIALS = Credentials("AKIDSTANDIN", "stand-in-secret", "stand-in-session-token")
 _AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
