@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet.configure(args.verbose)
     with api_stack(args.host, args.port, samples=not args.no_samples, verbose=args.verbose) as running:
         print(f"local S3/DynamoDB (moto server) at {running.endpoint}; bucket {running.bucket}, table {running.table}")
-        print(f"results page at {running.url}/  (API docs: {running.url}/docs, OpenAPI: {running.url}/openapi.json)")
+        print(f"API at {running.url}  (results page: {running.url}/, docs: {running.url}/docs, OpenAPI: {running.url}/openapi.json)")
         for key in running.samples:
             print(f"  sample: {key}")
         print("Ctrl-C to stop", flush=True)
