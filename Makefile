@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test test-unit lint model demo-model bench deploy-check runtime-test clean
+.PHONY: demo invoke api test test-unit lint model potato-model demo-model bench deploy-check runtime-test clean
 
 # The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
 SHARED ?= ../shared
@@ -47,9 +47,14 @@ lint: $(VENV)/.test-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy handler model
 
-# The bundled default model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
-# agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.
+# The bundled leaf model model/leaves: trained from scratch on ../shared's potato and leaves photos
+# (model/train.py), chosen on their Test/ folders, built by model.build (int8 where it agrees).
 model: $(VENV)/.test-deps
+	$(PY) -m model.train --shared $(SHARED) --out model/leaves
+
+# The MIT potato model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
+# agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.
+potato-model: $(VENV)/.test-deps
 	rm -rf build/potato
 	$(PY) -m model.build --h5 $(POTATO)/potato_pretrain_model.h5 --labels model/recipes/potato/labels.txt \
 	  --preprocess raw --samples $(POTATO)/Test --name potato-plantvillage --out build/potato

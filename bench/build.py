@@ -95,6 +95,9 @@ def build(out: Path) -> None:
                 "description": "Seed architecture with random weights, for speed benchmarks only.",
                 "weight_seed": WEIGHT_SEED,
                 "quantization": quantize or "none",
+                # What model.build --accept-untrained records: random weights, never a diagnosis.
+                "checks": {"accepted_untrained": True,
+                           "problems": ["random weights: a benchmark model, its answers mean nothing"]},
             },
         )
         write_metadata(model_dir, meta)

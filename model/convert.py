@@ -35,6 +35,40 @@ def litert_outputs(tflite_bytes: bytes, batch: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
+def litert_all_outputs(tflite_bytes: bytes, batch: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output of a LiteRT model, by tensor name, one image at a time: {name: (N, ...)}."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=tflite_bytes)
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]
+    outputs = interpreter.get_output_details()
+    rows: dict[str, list[np.ndarray]] = {d["name"]: [] for d in outputs}
+    for x in batch:
+        interpreter.set_tensor(inp["index"], x[np.newaxis].astype(inp["dtype"]))
+        interpreter.invoke()
+        for d in outputs:
+            rows[d["name"]].append(np.array(interpreter.get_tensor(d["index"]))[0])
+    return {name: np.stack(values) for name, values in rows.items()}
+
+
+def name_outputs(outputs: dict[str, np.ndarray], probabilities: np.ndarray) -> dict[str, str]:
+    """Which LiteRT output is the probabilities and which the embedding: the converter does not keep Keras's
+    output order, so the one closest to Keras's probabilities is the probabilities."""
+    fits = {name: float(np.max(np.abs(v.reshape(len(v), -1) - probabilities)))
+            for name, v in outputs.items() if v.reshape(len(v), -1).shape == probabilities.shape}
+    if not fits:
+        raise ValueError(f"no LiteRT output has the probabilities' shape {probabilities.shape}")
+    probs = min(fits, key=fits.__getitem__)
+    named = {"probabilities": probs}
+    others = [name for name in outputs if name != probs]
+    if len(others) > 1:
+        raise ValueError(f"the LiteRT model has {len(outputs)} outputs; at most two (probabilities, embedding)")
+    if others:
+        named["embedding"] = others[0]
+    return named
+
+
 def parity(keras_model, tflite_bytes: bytes, batch: np.ndarray) -> dict:
     """Run Keras and LiteRT on the same (N, H, W, C) batch: max |difference| and top-1 agreement."""
     if len(batch) == 0:

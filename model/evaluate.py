@@ -1,18 +1,22 @@
 """Measure a model directory on your own labelled photos, decoded exactly as the handler decodes uploads.
 
-    python -m model.evaluate --model-dir model/potato --data ../shared/data/potato/Test [--through-s3]
+    python -m model.evaluate --model-dir model/potato --data ../shared/data/potato/Test \
+        [--unknown photos-of-other-things/] [--non-photos]
 
 --data holds one folder per label. A folder matches a label ignoring case and whether words are
 joined by spaces or underscores (PlantVillage's `Potato___Early_blight` is `Potato_Early blight`).
-Prints overall and per-class accuracy, the confusion matrix and the slowest photos; writes
-confusion.png and evaluation.json (every figure) to --out.
+--unknown holds photos of nothing the model knows (any layout); --non-photos adds generated solid
+colours, noise, gradients and pages of text. Prints overall and per-class accuracy, the
+"not recognised" gate (rates for the known classes, the no-leaf class, the unknown photos and the
+non-photos), the confusion matrix with a "not recognised" column and the slowest photos; writes
+confusion.png, scores.png (the gate's scores with its thresholds) and evaluation.json to --out.
+Through the local S3 stack instead of directly: `python -m local.evaluate_s3` (same options).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -20,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.evaluation_charts import write_scores_png
 from model.evaluation_report import figures, render, write_png
 from model.imaging import MAX_IMAGE_PIXELS as MAX_PIXELS  # the handler's default MAX_IMAGE_PIXELS
-from model.metadata import ModelDirError, ModelMetadata, read_metadata
+from model.metadata import ModelDirError, ModelMetadata, label_key, read_metadata
 
 DEFAULT_OUT = Path("build") / "evaluation"
 
@@ -30,7 +35,8 @@ DEFAULT_OUT = Path("build") / "evaluation"
 @dataclass(frozen=True)
 class Photo:
     path: Path
-    truth: str  # one of the model's labels
+    truth: str | None  # one of the model's labels; None: a photo of something the model does not know
+    group: str = "known"  # known, no-leaf, unknown or non-photo: which gate rate it counts in
 
 
 @dataclass(frozen=True)
@@ -40,18 +46,19 @@ class Outcome:
     confidence: float | None
     ms: float
     error: str | None = None
+    recognized: bool | None = None  # None: this path does not report it
+    reason: str | None = None
+    distance: float | None = None  # the embedding rule's score, when the model has the rule
+
+
+Runner = Callable[[Path, list[Photo], Callable[..., Iterable[Any]]], tuple[ModelMetadata, list[Outcome]]]
 
 
 class EvaluationError(Exception):
     """The data folder or the model directory cannot be evaluated at all; the message says why."""
 
 
-def label_key(name: str) -> str:
-    """`Potato___Early_blight` and `Potato_Early blight` both become `potato early blight`."""
-    return re.sub(r"[\s_]+", " ", name).strip().casefold()
-
-
-def scan(data: Path, labels: tuple[str, ...]) -> tuple[list[Photo], list[str]]:
+def scan(data: Path, labels: tuple[str, ...], no_leaf: tuple[str, ...] = ()) -> tuple[list[Photo], list[str]]:
     """The photos in folders named after labels, and a message for everything left out."""
     if not data.is_dir():
         raise EvaluationError(f"--data {data} is not a directory")
@@ -70,11 +77,36 @@ def scan(data: Path, labels: tuple[str, ...]) -> tuple[list[Photo], list[str]]:
             notes.append(f"folder {entry.name!r} is not one of the model's labels ({', '.join(labels)}): "
                          f"its {len(files)} files are not counted")
             continue
-        photos.extend(Photo(path, label) for path in files)
+        photos.extend(Photo(path, label, "no-leaf" if label in no_leaf else "known") for path in files)
     if not photos:
         raise EvaluationError(f"--data {data} has no photos in folders named after the model's labels "
                               f"({', '.join(labels)})" + "".join(f"\n  {note}" for note in notes))
     return photos, notes
+
+
+def unknown_photos(folder: Path, group: str = "unknown") -> list[Photo]:
+    """Every file under a folder of photos the model should not recognise, whatever the layout (or one file)."""
+    if folder.is_file():
+        return [Photo(folder, None, group)]
+    if not folder.is_dir():
+        raise EvaluationError(f"--unknown {folder} is neither a file nor a directory")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise EvaluationError(f"--unknown {folder} holds no files")
+    return [Photo(path, None, group) for path in files]
+
+
+def write_non_photos(folder: Path) -> list[Photo]:
+    """The generated non-photos (model/non_photos.py) as PNG files, so every path reads them as uploads."""
+    from model.non_photos import non_photos
+
+    folder.mkdir(parents=True, exist_ok=True)
+    photos = []
+    for name, image in non_photos():
+        path = folder / f"{name}.png"
+        image.save(path)
+        photos.append(Photo(path, None, "non-photo"))
+    return photos
 
 
 def run_direct(
@@ -98,61 +130,88 @@ def run_direct(
             outcomes.append(Outcome(photo, None, None, (time.perf_counter() - started) * 1000, str(exc)))
             continue
         ms = (time.perf_counter() - started) * 1000
-        outcomes.append(Outcome(photo, prediction.label, prediction.confidence, ms))
+        outcomes.append(Outcome(photo, prediction.label, prediction.confidence, ms, None, prediction.recognized,
+                                prediction.reason, prediction.embedding_distance))
     return meta, outcomes
 
 
-def evaluate(model_dir: Path, data: Path, out: Path, runtime: str = "litert", through_s3: bool = False,
-             show_progress: bool = True) -> dict[str, Any]:
-    """Run every photo, then write evaluation.json and confusion.png to out; returns the figures."""
+def evaluate(model_dir: Path, data: Path | list[Path], out: Path, runtime: str = "litert",
+             runner: Runner | None = None, show_progress: bool = True, unknown: Path | list[Path] | None = None,
+             non_photos: bool = False,
+             mode: str = "direct") -> dict[str, Any]:
+    """Run every photo, then write evaluation.json, confusion.png and scores.png to out; returns the figures.
+
+    `runner` replaces the direct run (local.evaluate_s3 passes its S3 round trip); `mode` names it."""
     from tqdm import tqdm
 
     try:
         meta = read_metadata(model_dir)
     except ModelDirError as exc:
         raise EvaluationError(str(exc)) from exc
-    photos, notes = scan(data, meta.labels)
+    no_leaf = tuple(meta.extra.get("recognition", {}).get("no_leaf_labels", ()))
+    folders = [data] if isinstance(data, Path) else list(data)
+    photos, notes = [], []
+    for folder in folders:
+        found, noted = scan(folder, meta.labels, no_leaf)
+        photos += found
+        notes += noted
+    for other in [unknown] if isinstance(unknown, Path) else unknown or []:
+        photos += unknown_photos(other)
+    if non_photos:
+        photos += write_non_photos(out / "non-photos")
 
     def progress(items: Iterable[Any], what: str = "photos") -> Iterable[Any]:
         return tqdm(items, desc=what, unit="photo", disable=not show_progress, file=sys.stderr)
 
     started = time.perf_counter()
-    if through_s3:
-        from local.evaluate_s3 import run_through_s3  # boto3 and moto: only for this mode
-
-        meta, outcomes = run_through_s3(model_dir, photos, progress)
+    if runner is not None:
+        meta, outcomes = runner(model_dir, photos, progress)
     else:
         meta, outcomes = run_direct(model_dir, runtime, photos, progress)
     result = figures(meta, outcomes, notes)
-    result.update(mode="through-s3" if through_s3 else "direct", runtime="litert" if through_s3 else runtime,
-                  data=str(data), wall_seconds=round(time.perf_counter() - started, 1))
+    result.update(mode=mode, runtime="litert" if runner else runtime, data=", ".join(map(str, folders)),
+                  unknown=None if unknown is None else str(unknown),
+                  wall_seconds=round(time.perf_counter() - started, 1))
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     try:
         write_png(result, out / "confusion.png")
+        write_scores_png(result, outcomes, out / "scores.png")
     except ImportError:  # matplotlib is a build-time tool (requirements-dev.txt), not in the runtime set
-        print("model.evaluate: confusion.png not written: matplotlib is not installed "
+        print("model.evaluate: confusion.png and scores.png not written: matplotlib is not installed "
               "(pip install -r requirements-dev.txt)", file=sys.stderr)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.splitlines()[0])
+def arguments(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options model.evaluate and local.evaluate_s3 share."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--model-dir", type=Path, required=True, help="a built model directory (MODEL_DIR)")
-    parser.add_argument("--data", type=Path, required=True, help="one folder of photos per label")
-    parser.add_argument("--through-s3", action="store_true",
-                        help="upload to the embedded local S3; the handler diagnoses them from the S3 events")
+    parser.add_argument("--data", type=Path, required=True, action="append",
+                        help="one folder of photos per label (repeatable: several datasets' folders)")
+    parser.add_argument("--unknown", type=Path, action="append",
+                        help="(repeatable) a photo, or a folder of photos in any layout, of things the model does "
+                             "not know: they should be 'not recognised'")
+    parser.add_argument("--non-photos", action="store_true",
+                        help="add generated solid colours, noise, gradients and text pages (written under --out)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"where the PNGs and the JSON go ({DEFAULT_OUT})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments("python -m model.evaluate", __doc__.splitlines()[0])
     parser.add_argument("--runtime", choices=("litert", "keras"), default="litert",
-                        help="direct mode: the LiteRT model (default) or its Keras copy")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where the PNG and JSON go ({DEFAULT_OUT})")
+                        help="the LiteRT model (default) or its Keras copy")
     args = parser.parse_args(argv)
     try:
-        result = evaluate(args.model_dir, args.data, args.out, args.runtime, args.through_s3)
+        result = evaluate(args.model_dir, args.data, args.out, args.runtime, unknown=args.unknown,
+                          non_photos=args.non_photos)
     except EvaluationError as exc:
         print(f"model.evaluate: error: {exc}", file=sys.stderr)
         return 2
     print(render(result))
-    print(f"\nwrote {args.out / 'evaluation.json'} and {args.out / 'confusion.png'}")
+    print(f"\nwrote {args.out / 'evaluation.json'}, {args.out / 'confusion.png'} and {args.out / 'scores.png'}")
     return 0
 
 

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,65 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A source model loaded for conversion: how to run it, convert it and keep a servable copy."""
+    """A source model loaded for conversion: how to run it, convert it and keep a servable copy.
+
+    With an embedding layer attached (`with_embedding`), `predict` returns the probabilities and that
+    layer's output, and the converter makes a LiteRT model with both outputs (one interpreter call).
+    """
 
     source_format: str  # keras, h5, h5-keras3, json-keras2, json-keras3, saved-model-keras2, saved-model
     input_shape: tuple[Any, ...]  # (None, H, W, C)
     output_width: int
-    predict: Callable[[np.ndarray], np.ndarray]
+    predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]  # probabilities, embeddings
     converter: Callable[[], Any]  # a fresh tf.lite.TFLiteConverter
     keep: Callable[[Path], str]  # writes the Keras copy into the model directory, returns its name
+    keras_model: Any = None  # the Keras (3 or 2) model, when the source is one
+    embedding_layer: str | None = None
+    scaling_layers: tuple[str, ...] = ()  # Rescaling / Normalization layers inside the model
+
+
+SCALING_LAYERS = ("Rescaling", "Normalization")
+
+
+def with_embedding(loaded: LoadedModel, layer: str, required: bool) -> LoadedModel:
+    """Serve `layer`'s output beside the probabilities, if the model has that layer (else as it was)."""
+    import tensorflow as tf
+
+    model = loaded.keras_model
+    names = {sub.name for sub in getattr(model, "layers", ())}
+    if model is None or layer not in names:
+        if required:
+            raise BuildError(f"--embedding-layer {layer!r}: the model has no layer of that name"
+                             + ("" if model is None else f" (its last layers: {', '.join(list(names)[-4:])})"))
+        return loaded
+    output = model.get_layer(layer).output
+    if len(output.shape) != 2:
+        raise BuildError(f"layer {layer!r} outputs shape {tuple(output.shape)}; a flat (None, dim) vector is needed")
+    if type(model).__module__.startswith("tf_keras"):
+        import tf_keras as api
+    else:
+        import keras as api
+    try:
+        both = api.Model(model.inputs, [model.outputs[0], output])
+    except Exception as exc:  # a subclassed model has no graph to read a layer's output from
+        raise BuildError(f"cannot read layer {layer!r} of this {type(model).__name__}: {exc}") from exc
+
+    def predict(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probs, embeddings = both.predict(batch, batch_size=16, verbose=0)
+        return np.asarray(probs), np.asarray(embeddings)
+
+    return replace(loaded, predict=predict, converter=lambda: tf.lite.TFLiteConverter.from_keras_model(both),
+                   embedding_layer=layer)
+
+
+def scaling_layers(model: Any) -> tuple[str, ...]:
+    """Names of the Rescaling and Normalization layers anywhere in a Keras model (nested models too)."""
+    found: list[str] = []
+    for layer in getattr(model, "layers", ()):
+        if type(layer).__name__ in SCALING_LAYERS:
+            found.append(f"{type(layer).__name__} {layer.name}")
+        found.extend(scaling_layers(layer))
+    return tuple(found)
 
 
 def contains_lambda(config: Any) -> bool:
@@ -174,9 +225,9 @@ def _from_signature(path: Path) -> LoadedModel:
         raise BuildError(f"SavedModel {path} has {len(outputs)} outputs; one (the class probabilities) is needed")
     (out_spec,) = outputs.values()
 
-    def predict(batch: np.ndarray) -> np.ndarray:
+    def predict(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         (result,) = signature(tf.constant(batch, dtype=tf.float32)).values()
-        return result.numpy()
+        return result.numpy(), None
 
     def keep(out: Path) -> str:
         shutil.copytree(path, out / SAVED_MODEL_DIR)
@@ -203,9 +254,11 @@ def _from_keras(model: Any, source_format: str, keep: Callable[[Path], str]) -> 
         source_format=source_format,
         input_shape=tuple(model.inputs[0].shape),
         output_width=int(model.outputs[0].shape[-1]),
-        predict=lambda batch: np.asarray(model.predict(batch, batch_size=16, verbose=0)),
+        predict=lambda batch: (np.asarray(model.predict(batch, batch_size=16, verbose=0)), None),
         converter=lambda: tf.lite.TFLiteConverter.from_keras_model(model),
         keep=keep,
+        keras_model=model,
+        scaling_layers=scaling_layers(model),
     )
 
 

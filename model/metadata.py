@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -12,8 +13,16 @@ METADATA_FILE = "metadata.json"
 TFLITE_FILE = "model.tflite"
 KERAS_FILE = "model.keras"
 
-Preprocess = Literal["inception", "unit", "raw"]
-PREPROCESS_MODES: tuple[str, ...] = ("inception", "unit", "raw")
+Preprocess = Literal["inception", "unit", "raw", "caffe", "torch"]
+PREPROCESS_MODES: tuple[str, ...] = ("inception", "unit", "raw", "caffe", "torch")
+# keras.applications families and the scaling their preprocess_input applies (model/preprocess.py).
+PREPROCESS_PRESETS: dict[str, str] = {
+    "mobilenet_v2": "inception", "inception_v3": "inception", "xception": "inception",
+    "inception_resnet_v2": "inception", "nasnet": "inception",
+    "mobilenet_v3": "raw", "efficientnet": "raw", "efficientnet_v2": "raw", "convnext": "raw",  # scale inside
+    "resnet": "caffe", "resnet50": "caffe", "vgg16": "caffe", "vgg19": "caffe",
+    "densenet": "torch",
+}
 
 
 class ModelDirError(Exception):
@@ -45,6 +54,11 @@ class ModelMetadata:
         data["model_version"] = self.model_version
         extra = data.pop("extra")
         return {**extra, **data}
+
+
+def label_key(name: str) -> str:
+    """`Potato___Early_blight` and `Potato_Early blight` both become `potato early blight`."""
+    return re.sub(r"[\s_]+", " ", name).strip().casefold()
 
 
 def file_sha256(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from PIL import Image
 
 from model.imaging import MAX_IMAGE_PIXELS
 from model.keras_loaders import BuildError
-from model.metadata import ModelMetadata
+from model.metadata import ModelMetadata, label_key
 from model.preprocess import scale, to_input
 
 RANDOM_INPUTS = 24
@@ -19,7 +20,10 @@ SAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 MAX_SAMPLE_PIXELS = MAX_IMAGE_PIXELS  # the handler's default
 
 
-def parity_inputs(meta: ModelMetadata, samples: Path | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+Samples = Path | Sequence[Path] | None  # one --samples folder or several (e.g. two datasets' Test/ folders)
+
+
+def parity_inputs(meta: ModelMetadata, samples: Samples, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     """Random pixels, synthetic leaves and any real photos, each scaled as serving scales them."""
     from model.synthetic import LABELS, make_leaf
 
@@ -36,16 +40,37 @@ def parity_inputs(meta: ModelMetadata, samples: Path | None, seed: int = 0) -> t
     return np.stack(rows).astype(np.float32), names
 
 
-def sample_files(samples: Path | None) -> list[Path]:
-    """Every image under --samples, sub-folders included (a labelled folder per class works as is)."""
+def sample_roots(samples: Samples) -> list[Path]:
     if samples is None:
         return []
-    if not samples.is_dir():
-        raise BuildError(f"--samples {samples} is not a directory")
-    files = sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix.lower() in SAMPLE_SUFFIXES)
-    if not files:
-        raise BuildError(f"--samples {samples} holds no images ({', '.join(SAMPLE_SUFFIXES)})")
-    return files
+    return [samples] if isinstance(samples, Path) else list(samples)
+
+
+def sample_files(samples: Samples) -> list[Path]:
+    """Every image under each --samples folder, sub-folders included (a labelled folder per class works as is)."""
+    return [path for _, path in _rooted_files(samples)]
+
+
+def _rooted_files(samples: Samples) -> list[tuple[Path, Path]]:
+    found: list[tuple[Path, Path]] = []
+    for root in sample_roots(samples):
+        if not root.is_dir():
+            raise BuildError(f"--samples {root} is not a directory")
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SAMPLE_SUFFIXES)
+        if not files:
+            raise BuildError(f"--samples {root} holds no images ({', '.join(SAMPLE_SUFFIXES)})")
+        found.extend((root, path) for path in files)
+    return found
+
+
+def sample_truth(samples: Samples, labels: tuple[str, ...]) -> np.ndarray:
+    """Each sample's label index from its top folder (`Potato___Early_blight` is `Potato_Early blight`); -1: none."""
+    by_key = {label_key(label): i for i, label in enumerate(labels)}
+    truth = []
+    for root, path in _rooted_files(samples):
+        parts = path.relative_to(root).parts
+        truth.append(by_key.get(label_key(parts[0]), -1) if len(parts) > 1 else -1)
+    return np.array(truth, dtype=np.int64)
 
 
 def decode_sample(path: Path, target: tuple[int, int]) -> Image.Image:

@@ -15,7 +15,18 @@ def scale(pixels: np.ndarray, mode: Preprocess) -> np.ndarray:
         return pixels / np.float32(127.5) - np.float32(1.0)
     if mode == "unit":
         return pixels / np.float32(255.0)
+    if mode == "caffe":
+        # keras.applications.resnet/vgg preprocess_input: RGB -> BGR, minus the ImageNet channel means
+        return pixels[..., ::-1] - _CAFFE_MEAN_BGR
+    if mode == "torch":
+        # keras.applications.densenet preprocess_input: x / 255, then ImageNet mean and std per channel
+        return (pixels / np.float32(255.0) - _TORCH_MEAN) / _TORCH_STD
     return pixels
+
+
+_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+_TORCH_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def to_input(image: Image.Image, meta: ModelMetadata) -> np.ndarray:

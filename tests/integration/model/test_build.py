@@ -178,16 +178,16 @@ def test_quantized_demo_model_reports_its_agreement(tmp_path):
 
 
 def test_quantized_build_below_99_percent_is_refused_unless_drift_is_accepted(tmp_path, labels_file, monkeypatch):
-    import model.build
+    import model.variants  # where each conversion is compared with Keras
 
-    real_compare = model.build.compare
+    real_compare = model.variants.compare
 
     def one_in_three_flipped(expected, actual):
         actual = actual.copy()
         actual[::3] = np.roll(actual[::3], 1, axis=1)  # the top-1 of every third input moves to the next class
         return real_compare(expected, actual)
 
-    monkeypatch.setattr(model.build, "compare", one_in_three_flipped)
+    monkeypatch.setattr(model.variants, "compare", one_in_three_flipped)
     source = save_keras3(tmp_path)
     with pytest.raises(BuildError, match=r"agrees with Keras on top-1 for \d+\.\d+% .*--accept-drift"):
         build(source, labels_file, "unit", tmp_path / "refused", quantize="dynamic")
@@ -197,10 +197,10 @@ def test_quantized_build_below_99_percent_is_refused_unless_drift_is_accepted(tm
 
 
 def test_float32_build_that_drifts_past_1e_4_is_refused(tmp_path, labels_file, monkeypatch):
-    import model.build
+    import model.variants  # where each conversion is compared with Keras
 
-    real_compare = model.build.compare
-    monkeypatch.setattr(model.build, "compare", lambda expected, actual: real_compare(expected, actual + 2e-4))
+    real_compare = model.variants.compare
+    monkeypatch.setattr(model.variants, "compare", lambda expected, actual: real_compare(expected, actual + 2e-4))
     with pytest.raises(BuildError, match=r"LiteRT and Keras disagree: max abs diff 0\.0002 \(limit 0\.0001\)"):
         build(save_keras3(tmp_path), labels_file, "unit", tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -70,8 +70,13 @@ def test_a_wrong_answer_is_counted_wrong_and_listed(data, tmp_path):
 
 
 def test_through_s3_gives_the_same_answers_from_the_stored_results(data, tmp_path):
+    from local.evaluate_s3 import (
+        run_through_s3,  # the floor above: local imports model.evaluate, never the reverse
+    )
+
     direct = evaluate(POTATO_MODEL_DIR, data, tmp_path / "direct", show_progress=False)
-    piped = evaluate(POTATO_MODEL_DIR, data, tmp_path / "s3", through_s3=True, show_progress=False)
+    piped = evaluate(POTATO_MODEL_DIR, data, tmp_path / "s3", runner=run_through_s3, show_progress=False,
+                     mode="through-s3")
     assert piped["mode"] == "through-s3"
     for name in ("photos", "diagnosed", "correct", "accuracy", "per_class", "confusion"):
         assert piped[name] == direct[name], name

@@ -107,7 +107,7 @@ def test_thread_count_comes_from_the_build_unless_the_variable_overrides_it(monk
     import model.runtime
 
     seen = []
-    monkeypatch.setattr(model.runtime.LiteRTBackend, "__init__", lambda self, path, threads: seen.append(threads))
+    monkeypatch.setattr(model.runtime.LiteRTBackend, "__init__", lambda self, path, threads, names=None: seen.append(threads))
     monkeypatch.setenv(THREADS_VARIABLE, "2")
     load_classifier(POTATO)
     monkeypatch.delenv(THREADS_VARIABLE)

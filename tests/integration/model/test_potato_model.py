@@ -70,5 +70,9 @@ def test_make_model_rebuilds_the_committed_model_bit_for_bit(tmp_path):
     for variant, figures in committed.extra["parity_by_variant"].items():  # the floats may vary by CPU
         rebuilt = meta.extra["parity_by_variant"][variant]
         assert (rebuilt["real_samples"], rebuilt["real_top1_agreement"]) == (300, figures["real_top1_agreement"])
+    # The recognition rules calibrated on the same photos: the confidence rule only (no embedding layer).
+    rebuilt, kept = meta.extra["recognition"], committed.extra["recognition"]
+    assert rebuilt["rules"] == kept["rules"] == ["min_confidence"]
+    assert rebuilt["min_confidence"] == pytest.approx(kept["min_confidence"], abs=1e-3)
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "--preprocess raw --samples $(POTATO)/Test --name potato-plantvillage" in makefile

@@ -1,0 +1,1 @@
+"""Training the bundled leaf model from scratch: photos (data), architecture (network), fitting (fit)."""
