@@ -39,11 +39,14 @@ def real_photo() -> Any:
 
 
 @pytest.fixture
-def stack() -> Iterator[Any]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A stack of its own per test: after tests/e2e's autouse fixtures, so these variables win. Its names
+    are the test's: moto's server runs in this process, whose state outlives the server."""
     saved = dict(os.environ)
-    os.environ.update({"MODEL_DIR": str(POTATO_MODEL_DIR), "TABLE_NAME": "leaf-diagnoses-page", "IMAGES_BUCKET": "leaf-images-page",
-                       "RESULT_SINK": "both", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
-                       "LOCAL_API_QUIET": "1"})
+    suffix = str(abs(hash(request.node.name)) % 10**6)
+    os.environ.update({"MODEL_DIR": str(POTATO_MODEL_DIR), "TABLE_NAME": f"leaf-diagnoses-page-{suffix}",
+                       "IMAGES_BUCKET": f"leaf-images-page-{suffix}", "RESULT_SINK": "both",
+                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR", "LOCAL_API_QUIET": "1"})
     try:
         with api_stack(samples=False) as running:
             yield running
