@@ -103,17 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "upload_latency.json").write_text(json.dumps({**result, "runs": runs}, indent=1) + "\n", encoding="utf-8")
     lines = [
         "# Upload -> stored result (presigned POST, S3 event, ?wait long-poll)", "",
-        f"Run {result['run_at']}: {len(runs)} uploads one after another ({result['distinct_photos']} distinct PlantVillage photos, "
-        f"mean {result['mean_bytes']:,} bytes), local stack of `make api` (moto's server, S3 -> queue -> function), real model; "
-        f"{result['machine']}, load average {result['load_average'][0]} at start, {result['load_average'][1]} at end.", "",
+        (f"Run {result['run_at']}: {len(runs)} uploads one after another ({result['distinct_photos']} distinct PlantVillage photos, "
+         f"mean {result['mean_bytes']:,} bytes), local stack of `make api` (moto's server, S3 -> queue -> function), real model; "
+         f"{result['machine']}, load average {result['load_average'][0]} at start, {result['load_average'][1]} at end."), "",
         "| step | p50 ms | p95 ms | mean ms |", "|---|---:|---:|---:|",
     ]
     names = {"presign_ms": "POST /uploads (presigned form)", "post_ms": "multipart POST to S3", "wait_ms": "S3 event -> stored -> ?wait answers",
              "total_ms": "**upload -> result, end to end**"}
     lines += [f"| {names[s]} | {f['p50']} | {f['p95']} | {f['mean']} |" for s, f in figures.items()]
-    lines += ["", "The wait step holds the S3 event's trip through the queue (the local stack long-polls SQS, as the Lambda "
-              "event source mapping would for IngestionMode=buffered; S3 -> Lambda direct has no queue), the diagnosis and "
-              "the long-poll's next look (it looks again after 0.2 s, growing by 1.5x). Times are this machine's, not AWS's."]
+    lines += ["", ("The wait step holds the S3 event's trip through the queue (the local stack long-polls SQS, as the Lambda "
+                   "event source mapping would for IngestionMode=buffered; S3 -> Lambda direct has no queue), the diagnosis and "
+                   "the long-poll's next look (it looks again after 0.2 s, growing by 1.5x). Times are this machine's, not AWS's.")]
     (args.out / "upload_latency.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[4:4 + 2 + len(figures)]))
     print(f"wrote {args.out / 'upload_latency.md'}")

@@ -70,10 +70,10 @@ def test_the_bucket_lets_only_the_pages_origin_post(stack):
     assert preflight(stack, "http://elsewhere.example") == 403
 
 
-def _wait(browser: Any, seconds: float = 90):
+def _wait(driver: Any, seconds: float = 90):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, seconds)
+    return WebDriverWait(driver, seconds)
 
 
 def test_a_real_photo_goes_through_presigned_post_event_and_long_poll_and_shows_in_the_gallery(stack, browser):  # noqa: F811
