@@ -90,7 +90,7 @@ class Listing:
         items: list[dict[str, Any]] = []
         for _ in range(MAX_QUERIES):
             response = self._query(listing, since, prefix, limit - len(items), start)
-            items.extend(self._item(raw) for raw in response.get("Items", []))
+            items.extend(self._item(self._table, raw) for raw in response.get("Items", []))
             start = response.get("LastEvaluatedKey")
             if start is None or len(items) >= limit:
                 break
@@ -119,8 +119,8 @@ class Listing:
         except BotoCoreError as exc:
             raise TransientError(f"listing {self._name} failed: {exc}") from exc
 
-    def _item(self, raw: dict[str, Any]) -> dict[str, Any]:
-        record = self._table.shown(raw)
+    def _item(self, table: DynamoResultStore, raw: dict[str, Any]) -> dict[str, Any]:
+        record = table.shown(raw)
         bucket, _, key = str(record.get("image", ""))[len("s3://"):].partition("/")
         record["key"] = key
         record["thumbnail_url"] = self._presigner.generate_presigned_url(
