@@ -30,9 +30,9 @@ demo: $(VENV)/.demo-deps
 invoke: $(VENV)/.demo-deps
 	$(PY) -m local.invoke $(EVENT)
 
-# The API on 127.0.0.1:3000 over the local S3/DynamoDB, the no-Docker `sam local start-api`.
+# The API on 127.0.0.1:3000 over the local S3/DynamoDB, the no-Docker `sam local start-api` (PORT=3001 for another port).
 api: $(VENV)/.demo-deps
-	$(PY) -m local.api
+	$(PY) -m local.api $(if $(PORT),--port $(PORT))
 
 # Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/).
 test: $(VENV)/.test-deps

@@ -1,6 +1,6 @@
 """Serve the API on 127.0.0.1, the no-Docker equivalent of `sam local start-api`.
 
-    python -m local.api [--port 3000]
+    python -m local.api [--port 3000]      (or LOCAL_API_PORT=3001, or make api PORT=3001)
 
 Starts the embedded S3/DynamoDB/SQS (moto server), creates the bucket, table and S3→SQS
 notifications as `local.demo` does, uploads a few sample leaves, and turns each HTTP request into
@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import errno
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -25,7 +27,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local import quiet
-from local.apievents import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, match_route, proxy_event, template_api
+from local.apievents import (
+    API_GATEWAY_MAX_BODY,
+    LAMBDA_MAX_PAYLOAD,
+    Route,
+    match_route,
+    proxy_event,
+    template_api,
+)
 from local.aws import (
     DEFAULT_BUCKET,
     DEFAULT_TABLE,
@@ -37,6 +46,10 @@ from local.aws import (
 from local.context import LocalContext
 
 SAMPLE_PREFIX = "garden-images/samples/"
+DEFAULT_PORT = 3000
+# A path or method template.yaml does not route: the function answers it (a 404 pointing to / and /docs),
+# as a greedy proxy resource would hand it over, instead of API Gateway's bare 403.
+UNROUTED = Route("ANY", "/{proxy+}", re.compile(r"^/(?P<proxy>.*)$"))
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -84,11 +97,7 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             path = self.path.split("?", 1)[0]
             matched = match_route(gateway.routes, self.command, path)
-            if matched is None:
-                # What API Gateway answers for a path or method template.yaml does not route.
-                self._send(403, {"message": "Missing Authentication Token"})
-                return
-            route, params = matched
+            route, params = matched if matched is not None else (UNROUTED, {"proxy": path.lstrip("/")})
             event = proxy_event(self.command, self.path, list(self.headers.items()), body, route, params,
                                 gateway.binary_types, source_ip=self.client_address[0])
             if len(json.dumps(event)) > LAMBDA_MAX_PAYLOAD:
@@ -199,6 +208,7 @@ def api_stack(host: str = "127.0.0.1", port: int = 0, *, samples: bool = True, v
         endpoint = stack.enter_context(moto_server())
         use_local_credentials(endpoint)
         local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        os.environ["RESULT_MAC_KEY"] = local.mac_key or ""  # signs results in object metadata, as ResultMacKey does
         container = build_container(Settings.from_env())
         with quiet.native_stderr(verbose):
             container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
@@ -244,13 +254,41 @@ def seed_samples(bucket: str) -> list[str]:
     return keys
 
 
+class PortTaken(Exception):
+    """The port the API should listen on is in use."""
+
+
+def check_port(host: str, port: int) -> None:
+    """PortTaken, saying how to choose another, when host:port cannot be bound (before anything starts)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortTaken(
+                f"port {port} on {host} is already in use (another `make api`, or another server).\n"
+                f"Choose another: make api PORT={port + 1}, python -m local.api --port {port + 1}, "
+                f"or LOCAL_API_PORT={port + 1}; --port 0 picks a free one."
+            ) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_API_PORT") or DEFAULT_PORT),
+                        help=f"default $LOCAL_API_PORT or {DEFAULT_PORT}; 0 picks a free port")
     parser.add_argument("--no-samples", action="store_true", help="do not upload the sample leaves")
     parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
     args = parser.parse_args(argv)
+    try:
+        check_port(args.host, args.port)
+    except PortTaken as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not args.verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     quiet.configure(args.verbose)

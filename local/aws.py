@@ -30,6 +30,7 @@ class LocalStack:
     bucket: str
     table: str
     queue_url: str | None
+    mac_key: str | None = None  # the KMS HMAC key that signs results in object metadata (RESULT_MAC_KEY)
 
 
 def use_local_credentials(endpoint: str) -> None:
@@ -154,7 +155,17 @@ def create_resources(
                 ]
             },
         )
-    return LocalStack(endpoint=os.environ.get("AWS_ENDPOINT_URL", ""), bucket=bucket, table=table, queue_url=queue_url)
+    return LocalStack(endpoint=os.environ.get("AWS_ENDPOINT_URL", ""), bucket=bucket, table=table, queue_url=queue_url,
+                      mac_key=create_mac_key())
+
+
+def create_mac_key(description: str = "leaf-diagnosis result MAC (local)") -> str:
+    """An HMAC_256 KMS key, as template.yaml's ResultMacKey: its ARN, for RESULT_MAC_KEY."""
+    import boto3
+
+    kms = boto3.client("kms", region_name=REGION)
+    created = kms.create_key(Description=description, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+    return str(created["KeyMetadata"]["Arn"])
 
 
 def drain_events(queue_url: str, wait_seconds: int = 1) -> Iterator[dict[str, Any]]:

@@ -6,7 +6,14 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    APIGatewayRestResolver,
+    LambdaFunctionUrlResolver,
+    Response,
+)
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler.api.diagnoses import DiagnosisApi
@@ -20,9 +27,17 @@ from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_reque
 from handler.container import Container
 from handler.errors import TransientError
 from handler.observability import logger
+from handler.sources.api import FrontDoor
 
 # Messages from below (stores, botocore) may quote a whole key: they are cut to this.
 ERROR_CHARS = 400
+UNKNOWN_ROUTE = NotFoundError().msg  # what Powertools raises when no route matches
+# One resolver class per front door; the routes below are registered on each alike.
+RESOLVERS: dict[FrontDoor, type[ApiGatewayResolver]] = {
+    FrontDoor.REST_API: APIGatewayRestResolver,
+    FrontDoor.HTTP_API: APIGatewayHttpResolver,
+    FrontDoor.FUNCTION_URL: LambdaFunctionUrlResolver,
+}
 
 
 def _responses(model: type, *codes: int) -> dict[int, Any]:
@@ -40,9 +55,9 @@ def _responses(model: type, *codes: int) -> dict[int, Any]:
     return ok | {code: {"description": text[code], "content": {"application/json": {"model": Error}}} for code in codes}
 
 
-def make_resolver(container: Container) -> APIGatewayRestResolver:
-    """The API on this container's model and clients."""
-    app = APIGatewayRestResolver(enable_validation=True)
+def make_resolver(container: Container, door: FrontDoor = FrontDoor.REST_API) -> ApiGatewayResolver:
+    """The API on this container's model and clients, for requests through this front door."""
+    app = RESOLVERS[door](enable_validation=True)
     api = DiagnosisApi(container)
 
     def limit() -> int:
@@ -98,9 +113,7 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
         tags=["results"],
     )
     def stored_diagnosis() -> Diagnosis:
-        # REST APIs deliver `path` still percent-encoded (pathParameters decoded): decode the key once.
-        key = unquote(app.current_event.path[len(STORED_PREFIX):], errors="strict")
-        location = api.locate(ObjectRequest(key=key))
+        location = api.locate(ObjectRequest(key=stored_key(app, door)))
         context = app.lambda_context
         remaining = context.get_remaining_time_in_millis() if context is not None else None
         seconds = wait_seconds(query().get("wait"), remaining)
@@ -156,6 +169,19 @@ def make_resolver(container: Container) -> APIGatewayRestResolver:
             return Response(200, "application/json", json.dumps(document))
         return Response(200, "text/html; charset=utf-8", docs_html(document))
 
+    @app.not_found
+    def not_found(exc: NotFoundError) -> Response:
+        # Powertools sends both here: a route's own 404 (no object, no stored result: its message says which)
+        # and a request no route matches, which arrives as a bare NotFoundError().
+        if exc.msg != UNKNOWN_ROUTE:
+            return _json_error(404, str(exc.msg))
+        event, base = app.current_event, _base_path(app)
+        home, docs = f"{base}/", f"{base}/docs"
+        message = (f"no route {shown(event.http_method, 10)} {shown(event.path, 200)}; "
+                   f"the results page is at {home} and every route is described at {docs}")
+        return Response(404, "application/json", json.dumps({"statusCode": 404, "message": message,
+                                                             "home": home, "docs": docs}))
+
     @app.exception_handler(RequestValidationError)
     def bad_request(exc: RequestValidationError) -> Response:
         return _json_error(400, f"invalid request: {exc.errors()}")
@@ -180,10 +206,23 @@ def _json_error(status: int, message: str) -> Response:
     return Response(status, "application/json", json.dumps({"statusCode": status, "message": message}))
 
 
-def _base_path(app: APIGatewayRestResolver) -> str:
-    """'/v1' when the request came through the stage's own URL, '' for sam local and custom domains."""
-    context = app.current_event.request_context
-    stage = context.stage
-    if stage and stage != "$default" and (context.path or "").startswith(f"/{stage}/"):
+def stored_key(app: ApiGatewayResolver, door: FrontDoor) -> str:
+    """The key in GET /diagnoses/{key+}, decoded exactly once."""
+    event = app.current_event
+    if door is FrontDoor.HTTP_API:
+        # HTTP APIs hand over the path already decoded (rawPath too); pathParameters is the key as sent.
+        return (event.get("pathParameters") or {}).get("key") or event.path[len(STORED_PREFIX):]
+    # REST APIs and Function URLs keep `path` percent-encoded: decode it once.
+    return unquote(event.path[len(STORED_PREFIX):], errors="strict")
+
+
+def _base_path(app: ApiGatewayResolver) -> str:
+    """'/v1' when the request came through the stage's own URL, '' for $default stages, Function URLs,
+    sam local and custom domains."""
+    raw = app.current_event.raw_event
+    context = raw.get("requestContext") or {}
+    stage = context.get("stage")
+    full_path = raw.get("rawPath") if "rawPath" in raw else context.get("path")  # payload 2.0 / 1.0
+    if stage and stage != "$default" and str(full_path or "").startswith(f"/{stage}/"):
         return f"/{stage}"
     return ""

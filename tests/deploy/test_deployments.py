@@ -14,7 +14,8 @@ EXISTING = "seed-web-app"
 PREFIX = "garden/images/"  # the seed web app's own prefix, not the default
 COMBINATIONS = [(existing, mode) for existing in ("", EXISTING) for mode in ("direct", "buffered")]
 PARSED = load_template()  # Deployment never changes the template it reads
-UPLOAD_EVENTS = {"s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:CompleteMultipartUpload"}
+UPLOAD_EVENTS = {"s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:CompleteMultipartUpload",
+                 "s3:ObjectRestore:Completed"}  # a restored archive is diagnosed by itself (issue 20.4)
 
 
 def deploy(existing: str, mode: str, **params: str) -> Deployment:
@@ -70,12 +71,13 @@ def test_uploads_reach_the_function_by_exactly_one_path(existing, mode):
     assert rule["State"] == "ENABLED"
     assert rule["EventPattern"] == {
         "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
-        "detail": {
-            "bucket": {"name": [EXISTING]},
-            "object": {"key": [{"prefix": PREFIX}]},
-            "reason": ["PutObject", "POST Object", "CompleteMultipartUpload"],  # never CopyObject
-        },
+        "detail-type": ["Object Created", "Object Restore Completed"],
+        "detail": {"bucket": {"name": [EXISTING]}, "object": {"key": [{"prefix": PREFIX}]}},
+        "$or": [
+            {"detail-type": ["Object Created"],
+             "detail": {"reason": ["PutObject", "POST Object", "CompleteMultipartUpload"]}},  # never CopyObject
+            {"detail-type": ["Object Restore Completed"]},
+        ],
     }
     (rule_target,) = rule["Targets"]
     assert rule_target["Arn"] == target

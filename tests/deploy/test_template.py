@@ -39,6 +39,8 @@ ENV_NAMES = {
     "IMAGES_BUCKET",
     "MODEL_URI",
     "EVENT_BUS_NAME",
+    "RESULT_MAC_KEY",
+    "KEEP_OBJECT_ACL",
 }
 
 
@@ -126,6 +128,7 @@ def test_uploads_trigger_the_function_but_copies_do_not(template):
         "s3:ObjectCreated:CompleteMultipartUpload",
         "s3:ObjectCreated:Post",
         "s3:ObjectCreated:Put",
+        "s3:ObjectRestore:Completed",  # a restored archive, diagnosed by itself (issue 20.4)
     ]
     assert all(n["Function"] == f"<{function_name(template)}.Arn>" for n in notifications(template))
 
@@ -355,6 +358,22 @@ def test_dynamodb_access_is_limited_to_the_table(template, sink):
             assert as_list(statement["Resource"]) == ["<DiagnosisTable.Arn>/index/by-time"]
         else:
             assert as_list(statement["Resource"]) == ["<DiagnosisTable.Arn>"]
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_kms_access_is_the_result_mac_key_only_and_only_for_the_metadata_sink(template, sink):
+    statements = statements_for(role_statements(template, sink), "kms")
+    variables = Deployment({"ResultSink": sink}, template=template).resources()["DiagnosisFunction"]
+    mac_key = variables["Properties"]["Environment"]["Variables"]["RESULT_MAC_KEY"]
+    if sink != "s3-metadata":  # a table holds the results: metadata is never served, so never signed
+        assert statements == [] and mac_key == ""
+        assert "ResultMacKey" not in Deployment({"ResultSink": sink}, template=template).resources()
+        return
+    assert [(sorted(as_list(st["Action"])), as_list(st["Resource"])) for st in statements] == [
+        (["kms:GenerateMac", "kms:VerifyMac"], ["<ResultMacKey.Arn>"])]
+    assert mac_key == "<ResultMacKey.Arn>"
+    key = template["Resources"]["ResultMacKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
 
 
 @pytest.mark.parametrize("sink", SINKS)
