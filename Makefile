@@ -67,9 +67,11 @@ demo-model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
 
 # The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests),
-# then the load test's throughput (the test asserts nothing lost or doubled, never a time).
+# then the load test's throughput (the test asserts nothing lost or doubled, never a time), then
+# upload -> stored result through presigned POST, S3 event and ?wait (bench/results/upload_latency.md).
 bench: $(VENV)/.test-deps
 	$(PY) -m bench.run --load
+	$(PY) -m bench.upload_latency
 
 # The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
 DEPLOY_VENV := .venv-deploy

@@ -55,6 +55,16 @@ class Container:
             self._s3 = boto3.client("s3", config=client_config())
         return self._s3
 
+    @cached_property
+    def presigner(self) -> Any:
+        """An S3 client that signs presigned POSTs and GETs with SigV4 (locally; it sends no requests)."""
+        import boto3
+
+        from handler.api.presign import presign_config
+
+        region = getattr(getattr(self.s3, "meta", None), "region_name", None)
+        return boto3.client("s3", region_name=region, config=presign_config())
+
     @property
     def dynamodb(self) -> Any:
         if self._dynamodb is None:

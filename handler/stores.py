@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.client_errors import error_code
 from handler.domain import CONDITIONAL, NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
+from handler.listing import LISTING_ATTRIBUTES, listing_attributes
 from handler.observability import logger, shorten
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
@@ -28,7 +29,7 @@ from handler.observability import logger, shorten
 CLAIM_SECONDS = 60
 # Bookkeeping attributes on the item; never part of a record as the API shows it.
 INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until", "claim_token",
-                       "write_token")
+                       "write_token", *LISTING_ATTRIBUTES)
 # The stored result is older than this event, or is this event's under another model.
 # A conditional rejection (archived, over a limit) is never a result to keep: anything may replace it.
 _OLDER_THAN_EVENT = (
@@ -132,7 +133,8 @@ class DynamoResultStore:
             order = kept or NO_SEQUENCER
             values[":kept"] = order
             condition = f"({condition}) AND ({'event_order = :kept' if kept else 'attribute_not_exists(event_order)'})"
-        fields = {**record.as_dict(), "event_order": order, "event_identity": key.identity, "write_token": token}
+        fields = {**record.as_dict(), "event_order": order, "event_identity": key.identity, "write_token": token,
+                  **listing_attributes(record.image, record.diagnosed_at)}  # GET /diagnoses's index
         item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in fields.items()}
         try:
             # A whole-item put: the result and the end of the claim land together, or not at all.
@@ -167,6 +169,10 @@ class DynamoResultStore:
         if item is None or "status" not in item:
             return None
         return {k: v for k, v in item.items() if k not in INTERNAL_ATTRIBUTES}
+
+    def shown(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A raw item (a Query's) as the API shows records."""
+        return {k: v for k, v in (self._item(raw) or {}).items() if k not in INTERNAL_ATTRIBUTES}
 
     def _raw_get(self, image: str) -> dict[str, Any] | None:
         try:

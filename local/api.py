@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import errno
 import json
 import os
@@ -60,7 +61,8 @@ class LocalApi:
 
 
 class Gateway:
-    """Invokes the handler one event at a time, like one Lambda container (LiteRT is not thread-safe)."""
+    """Invokes the handler one request at a time: Powertools keeps the request being resolved in a
+    process-wide attribute (BaseRouter.current_event), so two requests at once would read each other's."""
 
     def __init__(self, handler: Handler, lock: threading.Lock | None = None) -> None:
         self._handler = handler
@@ -155,14 +157,18 @@ def serve(handler: Handler, host: str = "127.0.0.1", port: int = 0, lock: thread
 
 
 @contextmanager
-def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock) -> Iterator[None]:
-    """Feed the S3 events of uploads to the handler in the background, as the S3 trigger would."""
+def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock | None = None) -> Iterator[None]:
+    """Feed the S3 events of uploads to the handler in the background, as the S3 trigger would.
+
+    Without `lock` an event runs beside API requests, as in Lambda, where they are separate containers:
+    a GET ?wait=20 long-poll then sees the result it waits for (the model serialises its own calls).
+    """
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
             for event in drain_events(queue_url, wait_seconds=1):
-                with lock:
+                with lock or contextlib.nullcontext():
                     handler(event, LocalContext())
 
     thread = threading.Thread(target=loop, name="s3-events", daemon=True)
@@ -172,6 +178,61 @@ def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock) ->
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class RunningApi:
+    url: str
+    endpoint: str
+    bucket: str
+    table: str
+    samples: list[str]
+
+
+@contextmanager
+def api_stack(host: str = "127.0.0.1", port: int = 0, *, samples: bool = True, verbose: bool = False) -> Iterator[RunningApi]:
+    """moto's server with the bucket, table (and its index) and S3 -> queue notifications, the bucket's CORS
+    open to the API's origin, the API served, and S3 events delivered: what `make api` runs.
+
+    Sets the process's AWS variables to the local endpoint (and TABLE_NAME, IMAGES_BUCKET, RESULT_SINK
+    unless set), as the handler reads them.
+    """
+    from handler.config import Settings
+    from handler.container import build_container
+    from handler.invocation import make_handler
+
+    os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
+    os.environ.setdefault("RESULT_SINK", "both")
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(moto_server())
+        use_local_credentials(endpoint)
+        local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        os.environ["RESULT_MAC_KEY"] = local.mac_key or ""  # signs results in object metadata, as ResultMacKey does
+        container = build_container(Settings.from_env())
+        with quiet.native_stderr(verbose):
+            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
+        # One container (model and clients), two handlers: API requests take turns among themselves; S3
+        # events do not wait for them, unless metrics are on (Powertools' metric set is process-wide too).
+        api_handler, event_handler = make_handler(container), make_handler(container)
+        api_call = api_handler.lambda_handler if verbose else _without_output(api_handler.lambda_handler)
+        event_call = event_handler.lambda_handler if verbose else _without_output(event_handler.lambda_handler)
+        api_lock = threading.Lock()
+        stack.enter_context(deliver_s3_events(local.queue_url or "", event_call, api_lock if verbose else None))
+        url = stack.enter_context(serve(api_call, host, port, api_lock))
+        allow_browser_posts(local.bucket, url)
+        keys = seed_samples(local.bucket) if samples else []
+        yield RunningApi(url=url, endpoint=endpoint, bucket=local.bucket, table=local.table, samples=keys)
+
+
+def allow_browser_posts(bucket: str, origin: str) -> None:
+    """The bucket's CORS rule as template.yaml writes it, for the page's origin: its presigned POSTs and thumbnails."""
+    import boto3
+
+    boto3.client("s3").put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "ID": "presigned-post-uploads", "AllowedMethods": ["POST"], "AllowedOrigins": [origin],
+        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag", "Location"], "MaxAgeSeconds": 3000,
+    }]})
 
 
 def seed_samples(bucket: str) -> list[str]:
@@ -231,27 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     quiet.configure(args.verbose)
-    os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
-    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
-    os.environ.setdefault("RESULT_SINK", "both")
-    with ExitStack() as stack:
-        endpoint = stack.enter_context(moto_server())
-        use_local_credentials(endpoint)
-        local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
-        os.environ["RESULT_MAC_KEY"] = local.mac_key or ""  # signs results in object metadata, as ResultMacKey does
-        with quiet.native_stderr(args.verbose):
-            from handler.app import function, lambda_handler
-
-            function().container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
-        if not args.verbose:
-            lambda_handler = _without_output(lambda_handler)
-        lock = threading.Lock()  # one container: S3 events and API requests take turns
-        stack.enter_context(deliver_s3_events(local.queue_url or "", lambda_handler, lock))
-        url = stack.enter_context(serve(lambda_handler, args.host, args.port, lock))
-        samples = [] if args.no_samples else seed_samples(local.bucket)
-        print(f"local S3/DynamoDB (moto server) at {endpoint}; bucket {local.bucket}, table {local.table}")
-        print(f"API at {url}  (docs: {url}/docs, OpenAPI: {url}/openapi.json)")
-        for key in samples:
+    with api_stack(args.host, args.port, samples=not args.no_samples, verbose=args.verbose) as running:
+        print(f"local S3/DynamoDB (moto server) at {running.endpoint}; bucket {running.bucket}, table {running.table}")
+        print(f"API at {running.url}  (results page: {running.url}/, docs: {running.url}/docs, OpenAPI: {running.url}/openapi.json)")
+        for key in running.samples:
             print(f"  sample: {key}")
         print("Ctrl-C to stop", flush=True)
         try:

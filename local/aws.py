@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.queue import drain_bodies
-from local.template import table_key_schema
+from local.template import table_definition
 
 DEFAULT_BUCKET = "leaf-images-local"
 DEFAULT_TABLE = "leaf-diagnoses-local"
@@ -138,9 +138,9 @@ def create_resources(
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
     if create_table:
-        key_schema, attributes = table_key_schema()
+        # Key schema and indexes as template.yaml defines them.
         boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=table, KeySchema=key_schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+            TableName=table, BillingMode="PAY_PER_REQUEST", **table_definition()
         )
     queue_url = None
     if queue:

@@ -17,8 +17,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from handler.api.diagnoses import DiagnosisApi
-from handler.api.errors import shown
+from handler.api.errors import ForbiddenError, shown
+from handler.api.listing import Listing
+from handler.api.longpoll import wait_for, wait_seconds
 from handler.api.paths import STORED_PREFIX, STORED_ROUTE
+from handler.api.presign import bucket_origin, presigned_upload, read_upload_request
 from handler.api.schemas import Diagnosis, Error, Prediction
 from handler.api.uploads import ImageUpload, ObjectRequest, read_diagnosis_request, read_upload, request_body
 from handler.container import Container
@@ -44,7 +47,7 @@ def _responses(model: type, *codes: int) -> dict[int, Any]:
         403: "foreign bucket, key outside the prefix, or not an S3 URL",
         404: "no such object or stored result",
         409: "the object changed while it was read",
-        413: "image over the size limit",
+        413: "image (or upload request) over the size limit",
         415: "not an image, or an unsupported Content-Type",
         503: "a dependency failed; retry",
     }
@@ -94,14 +97,62 @@ def make_resolver(container: Container, door: FrontDoor = FrontDoor.REST_API) ->
             return api.classify_upload(request)  # type: ignore[return-value]
         return api.diagnose_object(api.locate(request))  # type: ignore[return-value]
 
+    def query() -> dict[str, str]:
+        return app.current_event.query_string_parameters or {}
+
+    def bucket() -> str:
+        name = container.settings.images_bucket
+        if not name:
+            raise ForbiddenError("this deployment has no images bucket: IMAGES_BUCKET is not set")
+        return name
+
     @app.get(
         STORED_ROUTE,
-        summary="The stored diagnosis of an object in the images bucket",
+        summary="The stored diagnosis of an object in the images bucket; ?wait=N (at most 25) waits for it",
         responses=_responses(Diagnosis, 400, 403, 404, 503),
         tags=["results"],
     )
     def stored_diagnosis() -> Diagnosis:
-        return api.stored_result(api.locate(ObjectRequest(key=stored_key(app, door))))  # type: ignore[return-value]
+        location = api.locate(ObjectRequest(key=stored_key(app, door)))
+        context = app.lambda_context
+        remaining = context.get_remaining_time_in_millis() if context is not None else None
+        seconds = wait_seconds(query().get("wait"), remaining)
+        return wait_for(lambda: api.stored_result(location), seconds)  # type: ignore[return-value]
+
+    @app.get(
+        "/diagnoses",
+        summary="Stored diagnoses, newest first: ?prefix=, ?since= (ISO time), ?limit= (1-100), ?next= (a page's token)",
+        description="Answers {items: [record + key + thumbnail_url (a presigned GET, 5 minutes)], next: token or null}.",
+        responses={400: {"description": "a bad limit, since or next"}, 404: {"description": "no results table"}},
+        tags=["results"],
+    )
+    def list_diagnoses():
+        listing = Listing(container.table if container.settings.writes_table else None, container.dynamodb,
+                          container.settings.table_name, container.presigner, container.settings.images_bucket)
+        return _json(200, listing.page(query()))
+
+    @app.post(
+        "/uploads",
+        summary='A presigned S3 POST for one photo: send {"filename", "content_type"}, get {"url", "fields", "key"}',
+        description="Post the photo to `url` as multipart/form-data: every field of `fields`, then the file as `file`. "
+                    "Its S3 event gets it diagnosed; read the result at GET /diagnoses/{key}?wait=20.",
+        responses={400: {"description": "not the JSON asked for"}, 403: {"description": "no images bucket"},
+                   413: {"description": "a body over 4 KB"}, 415: {"description": "not an image type"}},
+        tags=["uploads"],
+    )
+    def create_upload():
+        settings = container.settings
+        post = presigned_upload(container.presigner, bucket(), settings.image_prefix, read_upload_request(body()),
+                                max_bytes=settings.upload_limit)
+        return _json(200, post)
+
+    @app.get("/", include_in_schema=False)
+    def results_page():
+        from handler.web import page_body, page_headers
+
+        name = container.settings.images_bucket
+        headers = page_headers(bucket_origin(container.presigner, name) if name else None)
+        return Response(200, headers.pop("Content-Type"), page_body(), headers=headers)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
@@ -145,6 +196,10 @@ def make_resolver(container: Container, door: FrontDoor = FrontDoor.REST_API) ->
         return _json_error(400, f"the path is not valid UTF-8 percent-encoding: {exc.reason}")
 
     return app
+
+
+def _json(status: int, payload: dict[str, Any]) -> Response:
+    return Response(status, "application/json", json.dumps(payload))
 
 
 def _json_error(status: int, message: str) -> Response:

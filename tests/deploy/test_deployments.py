@@ -137,6 +137,11 @@ def test_the_role_reads_and_writes_only_under_the_prefix_of_that_bucket(existing
     reads = {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"}
     # The write-back copy keeps tags; retention and legal hold only with ExistingBucketObjectLock (test_iam_scope).
     writes = {"s3:PutObject", "s3:PutObjectTagging"}
+    # The default front door (RestApi) signs upload POSTs: PutObject on <prefix>uploads/* only (test_iam_scope_uploads).
+    uploads = [st for st in statements if as_list(st["Resource"]) == [f"arn:aws:s3:::{bucket_of(existing)}/{PREFIX}uploads/*"]]
+    assert [(st["Action"], "Condition" in st) for st in uploads] == [("s3:PutObject", False)]
+    statements = [st for st in statements if st not in uploads]
+    actions = {a for st in statements for a in as_list(st["Action"])}
     assert actions == reads | (writes if sink != "dynamodb" else set())
     for statement in statements:
         assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{bucket_of(existing)}/{PREFIX}*"]

@@ -114,7 +114,8 @@ def test_the_stored_result_is_read_back_by_key(app, put_leaf):
 def test_openapi_document_describes_every_route(app, door):
     status, doc = call(app, api_event("api-openapi.json"))
     assert status == 200
-    assert set(doc["paths"]) == {"/Diagnosis/prediction", "/diagnoses", "/diagnoses/{key}"}
+    assert set(doc["paths"]) == {"/Diagnosis/prediction", "/diagnoses", "/diagnoses/{key}", "/uploads"}
+    assert set(doc["paths"]["/diagnoses"]) == {"get", "post"}  # the listing and the diagnosis
     body = doc["paths"]["/diagnoses"]["post"]["requestBody"]["content"]
     assert {"image/jpeg", "image/png", "image/webp", "multipart/form-data", "application/json"} <= set(body)
     # Called through the REST stage's URL, as events/ are; the HTTP API's $default stage and a Function URL have none.
