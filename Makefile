@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test test-unit lint model model-build potato-model demo-model bench deploy-check runtime-test clean
+.PHONY: demo invoke api test test-unit lint model model-build potato-model demo-model bench deploy-check runtime-test venvs clean
 
 # The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
 SHARED ?= ../shared
@@ -30,9 +30,9 @@ demo: $(VENV)/.demo-deps
 invoke: $(VENV)/.demo-deps
 	$(PY) -m local.invoke $(EVENT)
 
-# The API on 127.0.0.1:3000 over the local S3/DynamoDB, the no-Docker `sam local start-api`.
+# The API on 127.0.0.1:3000 over the local S3/DynamoDB, the no-Docker `sam local start-api` (PORT=3001 for another port).
 api: $(VENV)/.demo-deps
-	$(PY) -m local.api
+	$(PY) -m local.api $(if $(PORT),--port $(PORT))
 
 # Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/).
 test: $(VENV)/.test-deps
@@ -72,9 +72,11 @@ demo-model: $(VENV)/.test-deps
 	$(PY) -m model.train_demo
 
 # The seed's way against this handler, as fresh processes (bench/results/; --quick runs in the tests),
-# then the load test's throughput (the test asserts nothing lost or doubled, never a time).
+# then the load test's throughput (the test asserts nothing lost or doubled, never a time), then
+# upload -> stored result through presigned POST, S3 event and ?wait (bench/results/upload_latency.md).
 bench: $(VENV)/.test-deps
 	$(PY) -m bench.run --load
+	$(PY) -m bench.upload_latency
 
 # The SAM checks and the image's dependency set for both architectures, on Python 3.12 like Lambda.
 DEPLOY_VENV := .venv-deploy
@@ -82,6 +84,9 @@ $(DEPLOY_VENV)/.deps: requirements-deploy.txt
 	PYENV_VERSION=3.12.1 python3.12 -m venv $(DEPLOY_VENV) || $(PYTHON) -m venv $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --progress-bar on -r requirements-deploy.txt
 	touch $@
+
+# The deploy and runtime venvs alone (CI installs them while the tests run).
+venvs: $(DEPLOY_VENV)/.deps $(RUNTIME_VENV)/.deps
 
 deploy-check: $(DEPLOY_VENV)/.deps
 	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/cfn-lint template.yaml
@@ -91,6 +96,13 @@ deploy-check: $(DEPLOY_VENV)/.deps
 	$(DEPLOY_VENV)/bin/python layer/resolve.py --arch aarch64 --python 3.12 --out build/layer-aarch64
 
 # The end-to-end tests with only the image's runtime set importable (TensorFlow absent), on Python 3.12.
+# `make test` runs every e2e test already; this run is about the image's package set, so it takes
+# the files whose code paths run in the function: the set itself and awslambdaric's entry point, S3
+# events through SQS, SQS batches, EventBridge and Batch Operations, every API route and error code,
+# presigned uploads. Left to `make test`: the local and ops tools (not in the image), the browser
+# tests, the IAM and fuzzing suites (same handler paths as above) and the seed model (needs TensorFlow).
+RUNTIME_TESTS := test_runtime_set test_runtime_interface test_s3_upload test_buffered test_event_sources \
+  test_api_events test_presigned_upload
 RUNTIME_VENV := .venv-runtime
 ARCH := $(shell uname -m)
 $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
@@ -107,7 +119,8 @@ runtime-test: $(RUNTIME_VENV)/.deps
 	$(RUNTIME_VENV)/bin/python layer/resolve.py --arch $(ARCH) \
 	  --python $$($(RUNTIME_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 	  --botocore-services s3,dynamodb,sqs,xray,iam,events,s3control,cloudformation --out build/runtime-$(ARCH)
-	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/e2e
+	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider \
+	  $(patsubst %,tests/e2e/%.py,$(RUNTIME_TESTS))
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) $(RUNTIME_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -177,6 +177,8 @@ def markdown(summary: dict, meta: dict) -> str:
         f"load average {m['loadavg_start'][0]} at start, {m.get('loadavg_end', ['?'])[0]} at end; "
         f"commit {meta.get('commit', '?')}."),
     ]
+    if meta.get("model") == "stand-in":
+        lines.append("**Stand-in model (--stand-in), not InceptionV3: these figures check the bench, not the seed's speed.**")
     # The load before the run is other work; at the end it includes the benchmark's own.
     busy = m["loadavg_start"][0]
     if busy > 0.5 * m["cores"]:

@@ -2,6 +2,7 @@
 
     python -m bench.run              # full: 3 cold starts per variant, 30 warm invocations per image
     python -m bench.run --quick      # CI: 1 cold start per variant, 3 warm invocations per image
+    python -m bench.run --quick --stand-in   # the tests: a small network instead of InceptionV3
     python -m bench.run --s3 simulated   # the same, every S3 reply 15 ms late and 50-100 MB/s
 
 Starts moto's server (S3 + DynamoDB over HTTP), uploads the real 12 MP photo and a 256x256 image,
@@ -57,7 +58,8 @@ def variants(cache: Path) -> list[Variant]:
             "baseline",
             "seed's way (Keras 2, full-res decode)",
             "baseline",
-            {"SEED_WEIGHTS": str(cache / "seed" / "weights.h5")},
+            {"SEED_WEIGHTS": str(cache / "seed" / "weights.h5"),
+             "SEED_ARCHITECTURE": str(cache / "seed" / "architecture.json")},
         ),
         Variant(
             "litert-f32",
@@ -246,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, help="warm invocations per image (default 30, quick 3)")
     parser.add_argument("--only", nargs="+", help="run only these variants (baseline is always kept)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results.md, .json and chart.png go")
-    parser.add_argument("--model-cache", type=Path, default=MODEL_CACHE)
+    parser.add_argument("--model-cache", type=Path, help=f"default {MODEL_CACHE} (with --stand-in, -stand-in)")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="a small network with the seed's input and outputs instead of InceptionV3: checks "
+                             "the bench end to end in seconds; its figures say nothing about the seed's model")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -266,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     cold = args.cold or (1 if args.quick else 3)
     warm = args.warm or (3 if args.quick else 30)
     started = time.time()
+    if args.model_cache is None:
+        args.model_cache = MODEL_CACHE.with_name(MODEL_CACHE.name + "-stand-in") if args.stand_in else MODEL_CACHE
     info = machine()
     print(
         f"bench: {'quick' if args.quick else 'full'} run, {cold} cold start(s) per variant, "
@@ -273,9 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    print("building model artifacts (cached in build/bench-model/) ...", flush=True)
+    print(f"building model artifacts (cached in {args.model_cache}) ...", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "bench.build", "--out", str(args.model_cache)],
+        [sys.executable, "-m", "bench.build", "--out", str(args.model_cache)] + ["--stand-in"] * args.stand_in,
         cwd=ROOT,
         check=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
@@ -319,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "s3": args.s3,
         "mode": "quick" if args.quick else "full",
+        "model": "stand-in" if args.stand_in else "inception-v3",
         "cold_starts": cold,
         "warm_iterations": warm,
         "machine": info,

@@ -5,7 +5,8 @@ API and `load_weights`, the photo opened at full resolution (no JPEG draft, no E
 `img_to_array`, `tf.image.resize` to 256x256, `inception_v3.preprocess_input`,
 `model(x, training=False)`, argmax. Only the transport changed: the bytes come from S3 and the
 answer goes to DynamoDB, as in our handler, so both pay for the same I/O.
-Configured by the environment: SEED_WEIGHTS (the .h5 file), TABLE_NAME, AWS_ENDPOINT_URL.
+Configured by the environment: SEED_WEIGHTS (the .h5 file), SEED_ARCHITECTURE (the JSON; the seed's
+by default), TABLE_NAME, AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench.build import ARCHITECTURE, labels
 
 LEAF_LABELS = np.array(labels())
 
-with open(ARCHITECTURE, encoding="utf-8") as f:
+with open(os.environ.get("SEED_ARCHITECTURE", ARCHITECTURE), encoding="utf-8") as f:
     model = tf_keras.models.model_from_json(f.read())
     model.load_weights(os.environ["SEED_WEIGHTS"])
 

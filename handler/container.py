@@ -10,12 +10,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from handler.completion import CompletionEvents
 from handler.config import Settings
 from handler.diagnose import Diagnoser
 from handler.model_download import fetch_model_dir
 from handler.object_metadata import S3MetadataStore
 from handler.objects import ObjectReader
 from handler.pipeline import RECORD_WORKERS, RecordPipeline
+from handler.result_mac import ResultMac
 from handler.stores import DynamoResultStore, ResultStore, StoreChain
 from model.runtime import Classifier, load_classifier
 
@@ -35,11 +37,13 @@ def client_config() -> Any:
 class Container:
     """The settings (held here only), the clients, the classifier and what is built on them."""
 
-    def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None,
-                 classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS) -> None:
+    def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
+                 classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS, events: Any = None) -> None:
         self.settings = settings
         self._s3 = s3
         self._dynamodb = dynamodb
+        self._kms = kms
+        self._events = events
         self._classifier = classifier
         self._record_workers = record_workers
 
@@ -51,6 +55,16 @@ class Container:
             self._s3 = boto3.client("s3", config=client_config())
         return self._s3
 
+    @cached_property
+    def presigner(self) -> Any:
+        """An S3 client that signs presigned POSTs and GETs with SigV4 (locally; it sends no requests)."""
+        import boto3
+
+        from handler.api.presign import presign_config
+
+        region = getattr(getattr(self.s3, "meta", None), "region_name", None)
+        return boto3.client("s3", region_name=region, config=presign_config())
+
     @property
     def dynamodb(self) -> Any:
         if self._dynamodb is None:
@@ -58,6 +72,35 @@ class Container:
 
             self._dynamodb = boto3.client("dynamodb", config=client_config())
         return self._dynamodb
+
+    @property
+    def kms(self) -> Any:
+        if self._kms is None:
+            import boto3
+
+            self._kms = boto3.client("kms", config=client_config())
+        return self._kms
+
+    @cached_property
+    def result_mac(self) -> ResultMac | None:
+        """Signs and verifies results in object metadata; None without RESULT_MAC_KEY (nothing is then trusted there)."""
+        key = self.settings.result_mac_key
+        return ResultMac(self.kms, key) if key else None
+
+    @cached_property
+    def events(self) -> Any:
+        if self._events is None:
+            import boto3
+
+            self._events = boto3.client("events", config=client_config())
+        return self._events
+
+    @cached_property
+    def completion_events(self) -> CompletionEvents | None:
+        """None when EVENT_BUS_NAME is empty: then no EventBridge client is ever made."""
+        if not self.settings.event_bus_name:
+            return None
+        return CompletionEvents(self.events, self.settings.event_bus_name)
 
     @property
     def classifier(self) -> Classifier:
@@ -85,7 +128,7 @@ class Container:
         if self.settings.writes_table and self.table is not None:
             stores.append(self.table)
         if self.settings.writes_metadata:
-            stores.append(S3MetadataStore(self.s3))
+            stores.append(S3MetadataStore(self.s3, self.result_mac, keep_acl=self.settings.keep_object_acl))
         return StoreChain(stores)
 
     @cached_property
@@ -101,7 +144,9 @@ class Container:
         return RecordPipeline(self.diagnoser, workers=self._record_workers)
 
 
-def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, classifier: Classifier | None = None,
-                    record_workers: int = RECORD_WORKERS) -> Container:
+def build_container(settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
+                    classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS,
+                    events: Any = None) -> Container:
     """A container on these settings; the clients and classifier given are used, the others made on first use."""
-    return Container(settings, s3=s3, dynamodb=dynamodb, classifier=classifier, record_workers=record_workers)
+    return Container(settings, s3=s3, dynamodb=dynamodb, kms=kms, classifier=classifier,
+                     record_workers=record_workers, events=events)

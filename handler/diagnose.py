@@ -17,6 +17,7 @@ from handler.domain import (
     Outcome,
     StoredObject,
     bare_etag,
+    has_dot_segment,
 )
 from handler.errors import (
     AlreadyRecorded,
@@ -25,6 +26,8 @@ from handler.errors import (
     MetadataNotWritten,
     ObjectGone,
     ObjectMissing,
+    RejectedForNow,
+    can_be_lifted,
 )
 from handler.object_metadata import MODEL_META
 from handler.objects import ObjectReader
@@ -56,6 +59,10 @@ class Diagnoser:
             return Outcome(ref, "skipped", f"{ref.event_name} is not an ObjectCreated event")
         if not ref.key.startswith(self._settings.image_prefix):
             return Outcome(ref, "skipped", f"key is outside IMAGE_PREFIX {self._settings.image_prefix!r}")
+        if has_dot_segment(ref.key):
+            # The API refuses these keys (clients and proxies collapse '..' in a URL): never stored, so
+            # never a result GET /diagnoses/{key} would refuse to show (docs/api.md).
+            return Outcome(ref, "skipped", "the key has a '.' or '..' segment; such keys are not accepted")
         if ref.key.endswith("/"):
             # What the S3 console's "Create folder" makes: an empty object whose key ends in '/'.
             return Outcome(ref, "skipped", "a folder marker (the key ends in '/'), not a photo")
@@ -82,12 +89,14 @@ class Diagnoser:
 
     def _identified(self, ref: ObjectRef) -> ObjectRef:
         """The ref the claim and the record both name: the right spelling of the key, and an ETag."""
-        fallback = ref.fallback_key
-        if fallback is not None:
-            try:
-                ref = self._reader.identify(replace(ref, fallback_key=None))
-            except ObjectMissing:
-                ref = replace(ref, key=fallback, fallback_key=None)
+        if ref.other_keys:
+            # Each spelling is asked whether it holds the event's bytes (ETag/version), not only whether it
+            # exists: 'leaf+1.jpg' decoded as 'leaf 1.jpg' may be another, existing photo.
+            spellings = (ref.key, *ref.other_keys)
+            ref = replace(ref, other_keys=())
+            held = next((key for key in spellings if self._reader.holds(replace(ref, key=key))), None)
+            if held is not None:
+                ref = replace(ref, key=held)
         if not ref.etag:
             ref = self._reader.identify(ref)
         return ref
@@ -102,7 +111,7 @@ class Diagnoser:
         except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
         except ImageRejected as exc:
-            return self._store_record(ref, self._rejected(ref, None, str(exc), started), None)
+            return self._store_record(ref, self._rejected(ref, exc, started), None, claim)
         # Only our write-back is a Copy: a Put, Post or multipart upload carrying our metadata is a
         # user's upload (perhaps a forged result) and is diagnosed like any other.
         if ref.event_name == COPY_EVENT and obj.metadata.get(MODEL_META) == self._classifier.model_version:
@@ -114,32 +123,59 @@ class Diagnoser:
             # Metadata written but no table row (the write after the copy failed): finish the job.
         try:
             if obj.body is None:
-                raise ImageRejected(f"object is {obj.size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
+                raise RejectedForNow(f"object is {obj.size:,} bytes; the limit is {self._settings.max_image_bytes:,}")
             prediction = self.classify_bytes(obj.body)
         except ImageRejected as exc:
-            return self._store_record(ref, self._rejected(ref, obj, str(exc), started), obj)
+            return self._store_record(ref, self._rejected(ref, exc, started), obj, claim)
         elapsed = (time.perf_counter() - started) * 1000
         record = ok_record(ref.uri, prediction, elapsed, **_identity(ref))
-        return self._store_record(ref, record, obj)
+        return self._store_record(ref, record, obj, claim)
+
+    def _check_current(self, ref: ObjectRef, obj: StoredObject | None) -> None:
+        """ObjectGone unless the key's current object is the one diagnosed: a HEAD naming no version.
+
+        Why this closes the race with a newer upload, for every origin (with a sequencer or without):
+        the claim (before the read) saw the stored result, this HEAD comes after it, and the table write
+        that follows is conditioned on the stored result being unchanged since the claim (stores.py).
+        A newer upload that landed before this HEAD is seen here (S3 reads are strongly consistent);
+        one that landed after it has its own event, whose result is written after ours (ours is then
+        replaced) or before ours (our conditional write then fails). No window is left for the table.
+        With the S3-metadata sink alone, the copy is conditioned on the diagnosed ETag (object_metadata.py).
+        """
+        diagnosed_etag = obj.etag if obj is not None else bare_etag(ref.etag)
+        diagnosed_version = obj.version_id if obj is not None else ref.version_id
+        etag, version = self._reader.current(ref)  # ObjectMissing once deleted (a delete marker)
+        if diagnosed_etag is not None:
+            # Same ETag, other version: the same bytes uploaded again; this result describes them too.
+            if etag != diagnosed_etag:
+                raise ObjectGone(f"{ref.uri} was replaced by a newer upload; its own event stores its result")
+        elif diagnosed_version and version != diagnosed_version:
+            raise ObjectGone(f"{ref.uri} has a newer version; its own event stores its result")
 
     def _decode(self, data: bytes | ImageBody) -> Image.Image:
         meta = self._classifier.meta
         return decode_image(data, max_pixels=self._settings.max_image_pixels, target=(meta.width, meta.height))
 
-    def _rejected(self, ref: ObjectRef, obj: StoredObject | None, error: str, started: float) -> DiagnosisRecord:
+    def _rejected(self, ref: ObjectRef, exc: ImageRejected, started: float) -> DiagnosisRecord:
         elapsed = (time.perf_counter() - started) * 1000
-        return rejected_record(ref.uri, error, self._classifier.model_version, elapsed, **_identity(ref))
+        return rejected_record(ref.uri, str(exc), self._classifier.model_version, elapsed, **_identity(ref),
+                               conditional=can_be_lifted(exc))
 
-    def _store_record(self, ref: ObjectRef, record: DiagnosisRecord, obj: StoredObject | None) -> Outcome:
+    def _store_record(self, ref: ObjectRef, record: DiagnosisRecord, obj: StoredObject | None,
+                      claim: Claim) -> Outcome:
         try:
             with span("store"):
-                record = self._store.save(record, obj)
+                self._check_current(ref, obj)
+                record = self._store.save(record, obj, claim)
+        except ObjectMissing as exc:
+            return _missing(ref, exc)
         except AlreadyRecorded as exc:
             return Outcome(ref, "skipped", str(exc), metric="MetadataNotWritten" if exc.metadata_not_written else None)
         except ObjectGone as exc:
             return Outcome(ref, "skipped", str(exc))
         except MetadataNotWritten as exc:  # and no table to hold the result instead
-            return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", metric="MetadataNotWritten")
+            # The record goes with it, so the API can answer what the bytes are without serving the metadata.
+            return Outcome(ref, "skipped", f"diagnosed, not stored: {exc}", record=record, metric="MetadataNotWritten")
         metric = "MetadataNotWritten" if record.metadata_not_written else None
         return Outcome(ref, record.status, record.error, record, metric=metric)
 

@@ -22,6 +22,20 @@ def bare_etag(etag: str | None) -> str | None:
     return (etag or "").strip('"') or None
 
 
+RESTORE_COMPLETED = "ObjectRestore:Completed"  # S3's event when an archived object's restored copy is readable
+# Why a rejection was recorded: FINAL when the bytes are not an image (nothing changes that but a new
+# upload), CONDITIONAL when the same bytes could be diagnosed later (archived, over a limit that can be
+# raised, a memory budget). A conditional rejection never counts as a result: every origin diagnoses again.
+FINAL = "final"
+CONDITIONAL = "conditional"
+
+
+def has_dot_segment(key: str) -> bool:
+    """True for a key with a '.' or '..' segment: a name to S3, a path to every client that normalises URLs."""
+    segments = key.split("/")
+    return "." in segments or ".." in segments
+
+
 class Origin(StrEnum):
     """Where a reference comes from. Only an upload has an S3 event name; the others name an object that exists."""
 
@@ -42,8 +56,9 @@ class ObjectRef:
     sequencer: str | None = None
     event_name: str | None = "ObjectCreated:Put"  # the S3 event's name; None unless origin is UPLOAD
     origin: Origin = Origin.UPLOAD
-    # Another spelling of the key to try once when `key` does not exist (EventBridge: the raw key).
-    fallback_key: str | None = None
+    # Other spellings of the key, tried in order when `key` does not hold the bytes the event names
+    # (EventBridge: the key decoded without '+' as a space, and the raw key).
+    other_keys: tuple[str, ...] = ()
 
     @property
     def uri(self) -> str:
@@ -51,8 +66,12 @@ class ObjectRef:
 
     @property
     def names_a_created_object(self) -> bool:
-        """False for an upload event that is no ObjectCreated (a delete, a restore) sent our way."""
-        return self.origin is not Origin.UPLOAD or (self.event_name or "").startswith("ObjectCreated:")
+        """False for an upload event that names no new bytes to read (a delete, a restore still running).
+
+        A completed restore counts: the archived bytes became readable, and their rejection is lifted.
+        """
+        name = self.event_name or ""
+        return self.origin is not Origin.UPLOAD or name.startswith("ObjectCreated:") or name == RESTORE_COMPLETED
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -104,6 +123,7 @@ class DiagnosisRecord:
     version_id: str | None = None
     sequencer: str | None = None
     metadata_not_written: str | None = None  # why the result is not on the object's metadata (sink "both")
+    rejection: str | None = None  # FINAL or CONDITIONAL, for a rejected record only
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict without empty fields."""
@@ -124,6 +144,7 @@ class DiagnosisRecord:
             "diagnosed_at": self.diagnosed_at,
             "latency_ms": self.latency_ms,
             "metadata_not_written": self.metadata_not_written,
+            "rejection": self.rejection,
         }
         return {k: v for k, v in data.items() if v is not None and v != []}
 
@@ -182,8 +203,8 @@ class EventKey:
 
     def covered_by(self, stored: dict[str, Any] | None) -> bool:
         """True when a stored result is for this very event or a newer one: nothing to do."""
-        if not stored or "status" not in stored:
-            return False
+        if not stored or "status" not in stored or stored.get("rejection") == CONDITIONAL:
+            return False  # no result, or one that only says "not now": diagnose again
         same = stored.get("event_identity") == self.identity and stored.get("model_version") == self.model_version
         if not self.ordered:
             return same

@@ -3,7 +3,8 @@
 from model.errors import ImageRejected, ImageTooLarge
 
 __all__ = ["AlreadyRecorded", "ConfigError", "ImageRejected", "ImageTooLarge", "InProgress", "MetadataNotWritten",
-           "ModelUnavailable", "ObjectGone", "ObjectMissing", "TransientError", "UnknownEvent"]
+           "ModelUnavailable", "ObjectGone", "ObjectMissing", "RejectedForNow", "TransientError", "UnknownEvent",
+           "can_be_lifted"]
 
 
 class ConfigError(Exception):
@@ -24,6 +25,18 @@ class ObjectMissing(ObjectGone):
     def __init__(self, message: str, denied: bool = False) -> None:
         super().__init__(message)
         self.denied = denied  # S3 said AccessDenied: counted, so a misconfigured role is visible
+
+
+class RejectedForNow(ImageRejected):
+    """The bytes cannot be diagnosed now but may be later: archived, or over a byte limit that can be raised."""
+
+
+def can_be_lifted(exc: ImageRejected) -> bool:
+    """A conditional rejection: archived, or over a limit (bytes, pixels, the decode memory budget) that can be raised.
+
+    Everything else the decoder refuses (not an image, corrupt, a refused format) is final for these bytes.
+    """
+    return isinstance(exc, (RejectedForNow, ImageTooLarge))
 
 
 class MetadataNotWritten(Exception):

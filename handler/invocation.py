@@ -14,11 +14,11 @@ from handler.domain import ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.observability import logger, metrics, safe_traceback, shorten, tracer
 from handler.report import report_outcome
-from handler.sources.api import is_rest_proxy_event
+from handler.sources.api import FrontDoor, front_door
 from handler.sources.dispatch import recognise
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
 # Stop starting new records when less than this is left, so nothing is half-written: a fifth of the
 # invocation's time, at most 5 s. A 5 s function then starts records for 4 s, a 900 s one for 895 s.
@@ -36,7 +36,7 @@ class Handler:
 
     def __init__(self, container: Container) -> None:
         self.container = container
-        self._resolver: APIGatewayRestResolver | None = None
+        self._resolvers: dict[FrontDoor, ApiGatewayResolver] = {}
         self.lambda_handler: Callable[[Mapping[str, Any], LambdaContext], dict[str, Any]] = (
             logger.inject_lambda_context(clear_state=True)(
                 tracer.capture_lambda_handler(capture_response=False)(
@@ -52,20 +52,26 @@ class Handler:
         """Load the model and create the clients now (Lambda's init has full CPU; the first invocation then
         costs what a warm one does: creating the S3 client alone is ~80 ms)."""
         self.container.diagnoser  # noqa: B018
+        self.container.completion_events  # noqa: B018 - the EventBridge client, only when EVENT_BUS_NAME is set
 
     @property
-    def resolver(self) -> APIGatewayRestResolver:
-        """The API Gateway resolver, built on the first API request: its imports (pydantic for validation
-        and OpenAPI, ~100 ms) are not paid by containers that only see S3 events."""
-        if self._resolver is None:
+    def resolver(self) -> ApiGatewayResolver:
+        """The REST API's resolver (the default front door)."""
+        return self.resolver_for(FrontDoor.REST_API)
+
+    def resolver_for(self, door: FrontDoor) -> ApiGatewayResolver:
+        """The door's resolver, built on its first request: its imports (pydantic for validation and OpenAPI,
+        ~100 ms) are not paid by containers that only see S3 events. Every door gets the same routes."""
+        if door not in self._resolvers:
             from handler.api.routes import make_resolver
 
-            self._resolver = make_resolver(self.container)
-        return self._resolver
+            self._resolvers[door] = make_resolver(self.container, door)
+        return self._resolvers[door]
 
     def _handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        if is_rest_proxy_event(event):
-            return dict(self.resolver.resolve(dict(event), context))
+        door = front_door(event)
+        if door is not None:
+            return dict(self.resolver_for(door).resolve(dict(event), context))
         source = recognise(event)
         parsed = source.parse(event)
         return source.reply(parsed, self.diagnose_each(parsed.refs, context), context)
@@ -77,7 +83,10 @@ class Handler:
         # The time left now, at the start of the invocation, is the function's Timeout (less init).
         margin = start_margin_ms(_remaining_ms(context))
         futures = self.container.pipeline.start(refs, out_of_time=lambda: _remaining_ms(context) < margin)
-        return [finish(ref, future) for ref, future in zip(refs, futures)]
+        results = [finish(ref, future) for ref, future in zip(refs, futures)]
+        if self.container.completion_events is not None:  # after every store; one PutEvents per 10 results
+            self.container.completion_events.announce(results)
+        return results
 
 
 def make_handler(container: Container) -> Handler:

@@ -10,8 +10,9 @@ from urllib.parse import quote, unquote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import S3_DENIED, S3_MISSING, error_code
-from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject
+from handler.domain import Claim, DiagnosisRecord, EventKey, StoredObject, bare_etag
 from handler.errors import MetadataNotWritten, TransientError
+from handler.result_mac import ResultMac, result_message
 
 LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
@@ -20,6 +21,10 @@ STATUS_META = "diagnosis-status"
 RECOGNIZED_META = "diagnosis-recognized"  # "true" | "false": does the model know what the photo shows
 REASON_META = "diagnosis-reason"  # when "false": why, in a few words (percent-encoded like the label)
 MAX_REASON_CHARS = 120  # the gate's reasons are a few words; longer is not what this module writes
+ETAG_META = "diagnosis-etag"  # the ETag of the bytes diagnosed: the MAC ties the result to them
+MAC_META = "diagnosis-mac"
+_OURS = "diagnosis-"  # every key under it is ours: an uploader's are dropped, never kept beside our result
+_SIGNED = (MODEL_META, STATUS_META, LABEL_META, CONFIDENCE_META, RECOGNIZED_META, REASON_META)
 MAX_USER_METADATA_BYTES = 2048  # S3: keys and values of user metadata, UTF-8, together
 _TRANSIENT_S3_CODES = {"RequestTimeout", "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
                        "InternalError", "ServiceUnavailable"}
@@ -40,8 +45,10 @@ class S3MetadataStore:
 
     commits = False
 
-    def __init__(self, s3: Any) -> None:
+    def __init__(self, s3: Any, mac: ResultMac | None = None, keep_acl: bool = False) -> None:
         self._s3 = s3
+        self._mac = mac  # None: results are written unsigned, and never served from metadata
+        self._keep_acl = keep_acl  # a bucket with ACLs enabled: a copy without grants would reset them to private
 
     def claim(self, key: EventKey) -> Claim:
         return Claim(key)
@@ -49,17 +56,24 @@ class S3MetadataStore:
     def release(self, claim: Claim) -> None:
         return None
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None, claim: Claim | None = None) -> None:
         if obj is None:
+            # Nothing was read (archived, SSE-C): nothing to copy. An uploader's diagnosis-* stays, unsigned,
+            # so it is never served (read_verified_diagnosis).
             return
-        if all(obj.metadata.get(k) == v for k, v in diagnosis_metadata(record).items()):
+        if not obj.etag:
+            raise MetadataNotWritten("the read named no ETag, so a copy could not be tied to the diagnosed bytes")
+        ours = diagnosis_metadata(record)
+        if self._mac is not None:
+            ours[ETAG_META] = obj.etag
+            ours[MAC_META] = self._mac.sign(result_message(obj.ref.bucket, obj.ref.key, obj.etag, _signed(ours)))
+        if all(obj.metadata.get(k) == v for k, v in ours.items()):
             return  # already says so (a retry after the table write failed): a copy would only fire another event
-        metadata = {**obj.metadata, **diagnosis_metadata(record)}
+        # An uploader's own diagnosis-* (a forged label, say) never survives beside our result.
+        metadata = {**{k: v for k, v in obj.metadata.items() if not k.lower().startswith(_OURS)}, **ours}
         size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
         if size > MAX_USER_METADATA_BYTES:
             raise MetadataNotWritten(f"its user metadata would be {size:,} bytes, over S3's 2 KB limit")
-        if not obj.etag:
-            raise MetadataNotWritten("the read named no ETag, so a copy could not be tied to the diagnosed bytes")
         params: dict[str, Any] = {
             "Bucket": obj.ref.bucket,
             "Key": obj.ref.key,
@@ -72,12 +86,42 @@ class S3MetadataStore:
         }
         if obj.content_type:
             params["ContentType"] = obj.content_type
+        if self._keep_acl:
+            params.update(self._grants(obj))
         try:
             self._s3.copy_object(**params)
         except ClientError as exc:
             raise _copy_error(exc, record.image) from exc
         except BotoCoreError as exc:
             raise TransientError(f"writing metadata onto {record.image} failed: {exc}") from exc
+
+
+    def _grants(self, obj: StoredObject) -> dict[str, str]:
+        """The object's ACL as CopyObject's Grant* parameters (a copy carries no ACL of its own)."""
+        try:
+            acl = self._s3.get_object_acl(Bucket=obj.ref.bucket, Key=obj.ref.key)
+        except ClientError as exc:
+            raise _copy_error(exc, obj.ref.uri) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"reading the ACL of {obj.ref.uri} failed: {exc}") from exc
+        return acl_grants(acl.get("Grants") or [])
+
+
+_GRANT_PARAMETERS = {"READ": "GrantRead", "READ_ACP": "GrantReadACP", "WRITE_ACP": "GrantWriteACP",
+                     "FULL_CONTROL": "GrantFullControl"}
+_GRANTEE_FIELDS = (("ID", "id"), ("URI", "uri"), ("EmailAddress", "emailAddress"))
+
+
+def acl_grants(grants: list[dict[str, Any]]) -> dict[str, str]:
+    """GetObjectAcl's grants as x-amz-grant-* values: {"GrantRead": 'uri="http://...AllUsers"', ...}."""
+    by_parameter: dict[str, list[str]] = {}
+    for grant in grants:
+        parameter = _GRANT_PARAMETERS.get(str(grant.get("Permission")))
+        grantee = grant.get("Grantee") or {}
+        named = next((f'{field}="{grantee[name]}"' for name, field in _GRANTEE_FIELDS if grantee.get(name)), None)
+        if parameter and named:  # WRITE is a bucket permission; an object ACL cannot hold it
+            by_parameter.setdefault(parameter, []).append(named)
+    return {parameter: ", ".join(names) for parameter, names in by_parameter.items()}
 
 
 def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
@@ -133,6 +177,26 @@ def _read_verdict(meta: dict[str, str]) -> dict[str, Any] | None:
     if recognized != "false" or not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
         return None
     return {"recognized": False, "reason": reason}
+
+
+def read_verified_diagnosis(bucket: str, key: str, head: dict[str, Any], mac: ResultMac | None) -> dict[str, Any] | None:
+    """The record in a HEAD reply's metadata only when this function wrote it for the bytes there now.
+
+    None (no result yet) for metadata that does not parse, carries no MAC or a wrong one, or names
+    other bytes than the object's current ETag; always None without a MAC key.
+    """
+    meta = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+    record = read_diagnosis(f"s3://{bucket}/{key}", meta)
+    etag = meta.get(ETAG_META, "")
+    if record is None or mac is None or not etag or etag != bare_etag(head.get("ETag")) or MAC_META not in meta:
+        return None
+    if not mac.verify(result_message(bucket, key, etag, _signed(meta)), meta[MAC_META]):
+        return None
+    return {**record, "etag": etag}
+
+
+def _signed(meta: dict[str, str]) -> dict[str, str]:
+    return {k: meta[k] for k in _SIGNED if k in meta}
 
 
 def _still_valid(settings: dict[str, Any]) -> dict[str, Any]:

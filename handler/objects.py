@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import S3_DENIED, S3_MISSING, S3_REPLACED, error_code
 from handler.domain import ObjectRef, StoredObject, bare_etag
-from handler.errors import ImageRejected, ObjectGone, ObjectMissing, TransientError
+from handler.errors import ImageRejected, ObjectGone, ObjectMissing, RejectedForNow, TransientError
 from handler.observability import shorten
 from handler.streaming import StreamedBody
 
@@ -37,6 +37,27 @@ class ObjectReader:
         if ref.etag:
             return ref  # the event names its bytes; the HEAD only said the key exists
         return replace(ref, etag=bare_etag(head.get("ETag")), version_id=ref.version_id or head.get("VersionId"))
+
+    def holds(self, ref: ObjectRef) -> bool:
+        """True when `ref.key` holds the bytes the ref names (its version, else its ETag); False when it does not.
+
+        How an EventBridge key is told apart from the other keys its spelling could decode to.
+        """
+        params: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            params["VersionId"] = ref.version_id
+        try:
+            head = self._read(self._s3.head_object, ref, params)
+        except ObjectGone:  # missing, no such version, a delete marker
+            return False
+        # The ETag compared here, not by If-Match: one answer shape for S3 and its look-alikes.
+        return not ref.etag or bare_etag(head.get("ETag")) == bare_etag(ref.etag)
+
+    def current(self, ref: ObjectRef) -> tuple[str | None, str | None]:
+        """(ETag, version) of the key's current object: a HEAD naming no version. ObjectMissing once it is
+        deleted (in a versioned bucket: its current version is a delete marker)."""
+        head = self._read(self._s3.head_object, ref, {"Bucket": ref.bucket, "Key": ref.key})
+        return bare_etag(head.get("ETag")), head.get("VersionId")
 
     @staticmethod
     def _read(call: Any, ref: ObjectRef, params: dict[str, Any]) -> dict[str, Any]:
@@ -108,14 +129,24 @@ def _domain_error(exc: ClientError, ref: ObjectRef) -> Exception:
     message = str(exc.response.get("Error", {}).get("Message", ""))
     uri = shorten(ref.uri)  # reasons reach logs and job reports: a 1,024-byte key is cut
     if code in S3_MISSING:
+        if _names_a_delete_marker(exc):
+            return ObjectMissing(f"{uri} is deleted (its current version is a delete marker)")
         return ObjectMissing(f"{uri} does not exist ({code})")
+    if code in ("405", "MethodNotAllowed"):
+        # HEAD/GET ?versionId=<a delete marker>: S3 answers 405. Nothing to read, ever: a skip, not a retry.
+        return ObjectGone(f"{uri}: the version named is a delete marker, not an object")
     if code in S3_DENIED:
         return ObjectMissing(f"{uri} is missing or not readable by this role (AccessDenied)", denied=True)
     if code in S3_REPLACED:
         return ObjectGone(f"{uri} is gone or was replaced before it was read ({code})")
     if code == "InvalidObjectState":
-        return ImageRejected("the object is archived (Glacier / Deep Archive); restore it to diagnose it")
+        return RejectedForNow("the object is archived (Glacier / Deep Archive); restore it to diagnose it")
     if code == "InvalidRequest" and "encryption" in message.lower():
         # SSE-C: S3 needs the customer's key to return the bytes, and that key is never ours.
         return ImageRejected("the object is encrypted with a customer-provided key (SSE-C); it cannot be read")
     return TransientError(f"reading {uri} failed: {code or exc}")
+
+
+def _names_a_delete_marker(exc: ClientError) -> bool:
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(headers.get("x-amz-delete-marker", "")).lower() == "true"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from handler.domain import DiagnosisRecord
+from handler.domain import CONDITIONAL, FINAL, DiagnosisRecord
 from model.runtime import Prediction
 
 
@@ -33,7 +33,8 @@ def ok_record(image: str, prediction: Prediction, latency_ms: float, *, etag: st
 
 
 def rejected_record(image: str, error: str, model_version: str, latency_ms: float, *, etag: str | None = None,
-                    version_id: str | None = None, sequencer: str | None = None) -> DiagnosisRecord:
+                    version_id: str | None = None, sequencer: str | None = None,
+                    conditional: bool = False) -> DiagnosisRecord:
     return DiagnosisRecord(
         image=image,
         status="rejected",
@@ -44,4 +45,5 @@ def rejected_record(image: str, error: str, model_version: str, latency_ms: floa
         etag=etag,
         version_id=version_id,
         sequencer=sequencer,
+        rejection=CONDITIONAL if conditional else FINAL,
     )

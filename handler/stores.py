@@ -18,8 +18,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.client_errors import error_code
-from handler.domain import NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
+from handler.domain import CONDITIONAL, NO_SEQUENCER, Claim, DiagnosisRecord, EventKey, StoredObject
 from handler.errors import AlreadyRecorded, InProgress, MetadataNotWritten, TransientError
+from handler.listing import LISTING_ATTRIBUTES, listing_attributes
 from handler.observability import logger, shorten
 
 # A claim stops a concurrent duplicate from running the model a second time. It only saves work:
@@ -27,14 +28,16 @@ from handler.observability import logger, shorten
 # holder merely delays the retry, and one that expires under a slow holder costs one extra inference.
 CLAIM_SECONDS = 60
 # Bookkeeping attributes on the item; never part of a record as the API shows it.
-INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until", "claim_token")
+INTERNAL_ATTRIBUTES = ("event_order", "event_identity", "claim_order", "claim_etag", "claim_until", "claim_token",
+                       "write_token", *LISTING_ATTRIBUTES)
 # The stored result is older than this event, or is this event's under another model.
+# A conditional rejection (archived, over a limit) is never a result to keep: anything may replace it.
 _OLDER_THAN_EVENT = (
     "attribute_not_exists(event_order) OR event_order < :o"
-    " OR (event_order = :o AND (event_identity <> :i OR model_version <> :m))"
+    " OR (event_order = :o AND (event_identity <> :i OR model_version <> :m OR rejection = :c))"
 )
 # For an event without a sequencer only a duplicate can be told apart: same bytes, same model.
-_NOT_THE_SAME = "attribute_not_exists(event_identity) OR event_identity <> :i OR model_version <> :m"
+_NOT_THE_SAME = "attribute_not_exists(event_identity) OR event_identity <> :i OR model_version <> :m OR rejection = :c"
 _UNCLAIMED = "attribute_not_exists(claim_until) OR claim_until < :now OR claim_order < :o"
 
 
@@ -47,7 +50,7 @@ class ResultStore(Protocol):
     def release(self, claim: Claim) -> None:
         """Drop a claim that will not be followed by a write (best effort)."""
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None, claim: Claim | None = None) -> None:
         """Persist one record; raise TransientError when a retry may succeed."""
 
 
@@ -107,10 +110,21 @@ class DynamoResultStore:
         except (ClientError, BotoCoreError):
             pass  # someone newer holds it, or it is gone; an unreleased claim only delays a retry until it expires
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> None:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None, claim: Claim | None = None) -> None:
+        """The conditional put; with the claim, also only while the stored result is the one the claim saw.
+
+        That second condition is what makes the diagnoser's check of the current object (a HEAD after the
+        claim, just before this call) close the race with a newer upload: see Diagnoser._check_current.
+        """
         key = record.event_key
         values = self._key_values(key)
         condition = _newer(key)
+        if claim is not None and claim.token is not None:
+            seen = (claim.prior or {}).get("write_token")
+            if seen:
+                values[":seen"] = seen
+            condition = f"({condition}) AND ({'write_token = :seen' if seen else 'attribute_not_exists(write_token)'})"
+        token = uuid.uuid4().hex
         order = key.order
         if not key.ordered:
             # An API, backfill or Batch Operations write knows no sequencer: it keeps the order already
@@ -119,7 +133,8 @@ class DynamoResultStore:
             order = kept or NO_SEQUENCER
             values[":kept"] = order
             condition = f"({condition}) AND ({'event_order = :kept' if kept else 'attribute_not_exists(event_order)'})"
-        fields = {**record.as_dict(), "event_order": order, "event_identity": key.identity}
+        fields = {**record.as_dict(), "event_order": order, "event_identity": key.identity, "write_token": token,
+                  **listing_attributes(record.image, record.diagnosed_at)}  # GET /diagnoses's index
         item = {k: self._serializer.serialize(_to_dynamo(v)) for k, v in fields.items()}
         try:
             # A whole-item put: the result and the end of the claim land together, or not at all.
@@ -133,9 +148,7 @@ class DynamoResultStore:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 stored = self._item(exc.response.get("Item"))
-                if stored and (stored.get("event_order"), stored.get("event_identity"), stored.get("model_version")) == (
-                    order, key.identity, key.model_version
-                ):
+                if stored and stored.get("write_token") == token:
                     return  # this very result is stored: our put landed and its reply was lost
                 raise AlreadyRecorded("not written: a result for this event or a newer one is already stored") from exc
             raise TransientError(f"writing {record.image} to {self._table} failed: {error_code(exc)}") from exc
@@ -157,6 +170,10 @@ class DynamoResultStore:
             return None
         return {k: v for k, v in item.items() if k not in INTERNAL_ATTRIBUTES}
 
+    def shown(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A raw item (a Query's) as the API shows records."""
+        return {k: v for k, v in (self._item(raw) or {}).items() if k not in INTERNAL_ATTRIBUTES}
+
     def _raw_get(self, image: str) -> dict[str, Any] | None:
         try:
             response = self._db.get_item(TableName=self._table, Key={"image": {"S": image}}, ConsistentRead=True)
@@ -174,7 +191,7 @@ class DynamoResultStore:
 
     @staticmethod
     def _key_values(key: EventKey) -> dict[str, Any]:
-        values = {":i": key.identity, ":m": key.model_version}
+        values = {":i": key.identity, ":m": key.model_version, ":c": CONDITIONAL}
         return {**values, ":o": key.order} if key.ordered else values
 
 
@@ -203,11 +220,15 @@ class StoreChain:
             if store.commits:
                 store.release(claim)
 
-    def save(self, record: DiagnosisRecord, obj: StoredObject | None) -> DiagnosisRecord:
+    def save(self, record: DiagnosisRecord, obj: StoredObject | None, claim: Claim | None = None) -> DiagnosisRecord:
         """The record as stored; MetadataNotWritten only when no table holds it instead."""
         for store in self._stores:
             try:
-                store.save(record, obj)
+                # The claim goes to the table only: it conditions the commit on the result the claim saw.
+                if store.commits:
+                    store.save(record, obj, claim)
+                else:
+                    store.save(record, obj)
             except AlreadyRecorded as exc:
                 if record.metadata_not_written:
                     raise AlreadyRecorded(str(exc), metadata_not_written=record.metadata_not_written) from exc

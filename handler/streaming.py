@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from handler.errors import ImageRejected, TransientError
+from handler.errors import ImageRejected, RejectedForNow, TransientError
 
 CHUNK = 64 * 1024  # Pillow asks for 64 KiB at a time (ImageFile.SAFEBLOCK / decodermaxblock)
 
@@ -50,7 +50,7 @@ class StreamedBody:
                     break
                 with self._arrived:
                     if len(self._data) + len(chunk) > self._max_bytes:  # Content-Length lied (or was absent)
-                        self._failure = ImageRejected(
+                        self._failure = RejectedForNow(
                             f"object is over {self._max_bytes:,} bytes; the limit is {self._max_bytes:,}"
                         )
                         break

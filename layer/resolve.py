@@ -38,7 +38,7 @@ IMAGE_LIMIT_MB = 10240.0
 # The AWS services the function calls (handler/container.py makes these clients; X-Ray and Powertools
 # make none). botocore ships ~445 service models (~23 MB); the rest are deleted from the set: the
 # image is smaller, and creating the first client lists every model folder (~19 ms at init).
-FUNCTION_SERVICES = ("s3", "dynamodb")
+FUNCTION_SERVICES = ("s3", "dynamodb", "kms", "events")  # kms: the MAC on results in object metadata; events: completion events
 
 # TensorFlow ships no tensorflow-cpu wheel for aarch64; there the plain wheel is CPU-only anyway.
 TENSORFLOW_DIST = {"x86_64": "tensorflow-cpu", "aarch64": "tensorflow"}

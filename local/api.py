@@ -1,6 +1,6 @@
 """Serve the API on 127.0.0.1, the no-Docker equivalent of `sam local start-api`.
 
-    python -m local.api [--port 3000]
+    python -m local.api [--port 3000]      (or LOCAL_API_PORT=3001, or make api PORT=3001)
 
 Starts the embedded S3/DynamoDB/SQS (moto server), creates the bucket, table and S3→SQS
 notifications as `local.demo` does, uploads a few sample leaves, and turns each HTTP request into
@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import errno
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -24,7 +27,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local import quiet
-from local.apievents import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, match_route, proxy_event, template_api
+from local.apievents import (
+    API_GATEWAY_MAX_BODY,
+    LAMBDA_MAX_PAYLOAD,
+    Route,
+    match_route,
+    proxy_event,
+    template_api,
+)
 from local.aws import (
     DEFAULT_BUCKET,
     DEFAULT_TABLE,
@@ -36,6 +46,10 @@ from local.aws import (
 from local.context import LocalContext
 
 SAMPLE_PREFIX = "garden-images/samples/"
+DEFAULT_PORT = 3000
+# A path or method template.yaml does not route: the function answers it (a 404 pointing to / and /docs),
+# as a greedy proxy resource would hand it over, instead of API Gateway's bare 403.
+UNROUTED = Route("ANY", "/{proxy+}", re.compile(r"^/(?P<proxy>.*)$"))
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -47,7 +61,8 @@ class LocalApi:
 
 
 class Gateway:
-    """Invokes the handler one event at a time, like one Lambda container (LiteRT is not thread-safe)."""
+    """Invokes the handler one request at a time: Powertools keeps the request being resolved in a
+    process-wide attribute (BaseRouter.current_event), so two requests at once would read each other's."""
 
     def __init__(self, handler: Handler, lock: threading.Lock | None = None) -> None:
         self._handler = handler
@@ -82,11 +97,7 @@ def _request_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             path = self.path.split("?", 1)[0]
             matched = match_route(gateway.routes, self.command, path)
-            if matched is None:
-                # What API Gateway answers for a path or method template.yaml does not route.
-                self._send(403, {"message": "Missing Authentication Token"})
-                return
-            route, params = matched
+            route, params = matched if matched is not None else (UNROUTED, {"proxy": path.lstrip("/")})
             event = proxy_event(self.command, self.path, list(self.headers.items()), body, route, params,
                                 gateway.binary_types, source_ip=self.client_address[0])
             if len(json.dumps(event)) > LAMBDA_MAX_PAYLOAD:
@@ -146,14 +157,18 @@ def serve(handler: Handler, host: str = "127.0.0.1", port: int = 0, lock: thread
 
 
 @contextmanager
-def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock) -> Iterator[None]:
-    """Feed the S3 events of uploads to the handler in the background, as the S3 trigger would."""
+def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock | None = None) -> Iterator[None]:
+    """Feed the S3 events of uploads to the handler in the background, as the S3 trigger would.
+
+    Without `lock` an event runs beside API requests, as in Lambda, where they are separate containers:
+    a GET ?wait=20 long-poll then sees the result it waits for (the model serialises its own calls).
+    """
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
             for event in drain_events(queue_url, wait_seconds=1):
-                with lock:
+                with lock or contextlib.nullcontext():
                     handler(event, LocalContext())
 
     thread = threading.Thread(target=loop, name="s3-events", daemon=True)
@@ -163,6 +178,61 @@ def deliver_s3_events(queue_url: str, handler: Handler, lock: threading.Lock) ->
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class RunningApi:
+    url: str
+    endpoint: str
+    bucket: str
+    table: str
+    samples: list[str]
+
+
+@contextmanager
+def api_stack(host: str = "127.0.0.1", port: int = 0, *, samples: bool = True, verbose: bool = False) -> Iterator[RunningApi]:
+    """moto's server with the bucket, table (and its index) and S3 -> queue notifications, the bucket's CORS
+    open to the API's origin, the API served, and S3 events delivered: what `make api` runs.
+
+    Sets the process's AWS variables to the local endpoint (and TABLE_NAME, IMAGES_BUCKET, RESULT_SINK
+    unless set), as the handler reads them.
+    """
+    from handler.config import Settings
+    from handler.container import build_container
+    from handler.invocation import make_handler
+
+    os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
+    os.environ.setdefault("RESULT_SINK", "both")
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(moto_server())
+        use_local_credentials(endpoint)
+        local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        os.environ["RESULT_MAC_KEY"] = local.mac_key or ""  # signs results in object metadata, as ResultMacKey does
+        container = build_container(Settings.from_env())
+        with quiet.native_stderr(verbose):
+            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
+        # One container (model and clients), two handlers: API requests take turns among themselves; S3
+        # events do not wait for them, unless metrics are on (Powertools' metric set is process-wide too).
+        api_handler, event_handler = make_handler(container), make_handler(container)
+        api_call = api_handler.lambda_handler if verbose else _without_output(api_handler.lambda_handler)
+        event_call = event_handler.lambda_handler if verbose else _without_output(event_handler.lambda_handler)
+        api_lock = threading.Lock()
+        stack.enter_context(deliver_s3_events(local.queue_url or "", event_call, api_lock if verbose else None))
+        url = stack.enter_context(serve(api_call, host, port, api_lock))
+        allow_browser_posts(local.bucket, url)
+        keys = seed_samples(local.bucket) if samples else []
+        yield RunningApi(url=url, endpoint=endpoint, bucket=local.bucket, table=local.table, samples=keys)
+
+
+def allow_browser_posts(bucket: str, origin: str) -> None:
+    """The bucket's CORS rule as template.yaml writes it, for the page's origin: its presigned POSTs and thumbnails."""
+    import boto3
+
+    boto3.client("s3").put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "ID": "presigned-post-uploads", "AllowedMethods": ["POST"], "AllowedOrigins": [origin],
+        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag", "Location"], "MaxAgeSeconds": 3000,
+    }]})
 
 
 def seed_samples(bucket: str) -> list[str]:
@@ -180,36 +250,48 @@ def seed_samples(bucket: str) -> list[str]:
     return keys
 
 
+class PortTaken(Exception):
+    """The port the API should listen on is in use."""
+
+
+def check_port(host: str, port: int) -> None:
+    """PortTaken, saying how to choose another, when host:port cannot be bound (before anything starts)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortTaken(
+                f"port {port} on {host} is already in use (another `make api`, or another server).\n"
+                f"Choose another: make api PORT={port + 1}, python -m local.api --port {port + 1}, "
+                f"or LOCAL_API_PORT={port + 1}; --port 0 picks a free one."
+            ) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_API_PORT") or DEFAULT_PORT),
+                        help=f"default $LOCAL_API_PORT or {DEFAULT_PORT}; 0 picks a free port")
     parser.add_argument("--no-samples", action="store_true", help="do not upload the sample leaves")
     parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
     args = parser.parse_args(argv)
+    try:
+        check_port(args.host, args.port)
+    except PortTaken as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not args.verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     quiet.configure(args.verbose)
-    os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
-    os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
-    os.environ.setdefault("RESULT_SINK", "both")
-    with ExitStack() as stack:
-        endpoint = stack.enter_context(moto_server())
-        use_local_credentials(endpoint)
-        local = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
-        with quiet.native_stderr(args.verbose):
-            from handler.app import container, lambda_handler
-
-            container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
-        if not args.verbose:
-            lambda_handler = _without_output(lambda_handler)
-        lock = threading.Lock()  # one container: S3 events and API requests take turns
-        stack.enter_context(deliver_s3_events(local.queue_url or "", lambda_handler, lock))
-        url = stack.enter_context(serve(lambda_handler, args.host, args.port, lock))
-        samples = [] if args.no_samples else seed_samples(local.bucket)
-        print(f"local S3/DynamoDB (moto server) at {endpoint}; bucket {local.bucket}, table {local.table}")
-        print(f"API at {url}  (docs: {url}/docs, OpenAPI: {url}/openapi.json)")
-        for key in samples:
+    with api_stack(args.host, args.port, samples=not args.no_samples, verbose=args.verbose) as running:
+        print(f"local S3/DynamoDB (moto server) at {running.endpoint}; bucket {running.bucket}, table {running.table}")
+        print(f"API at {running.url}  (results page: {running.url}/, docs: {running.url}/docs, OpenAPI: {running.url}/openapi.json)")
+        for key in running.samples:
             print(f"  sample: {key}")
         print("Ctrl-C to stop", flush=True)
         try:

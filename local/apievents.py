@@ -125,14 +125,24 @@ def proxy_event(
     }
 
 
+def request_method(event: dict[str, Any]) -> str | None:
+    """The HTTP method of a REST (payload 1.0) or HTTP API / Function URL (payload 2.0) event."""
+    return event.get("httpMethod") or ((event.get("requestContext") or {}).get("http") or {}).get("method")
+
+
 def object_named(event: dict[str, Any]) -> str | None:
     """The S3 key an API event names (JSON key/url, or the GET path), for seeding local objects."""
     import json
 
+    from handler.api.paths import STORED_PREFIX
     from handler.api.s3_urls import NotAnS3Url, parse_s3_url
 
-    if event.get("httpMethod") == "GET" and (event.get("pathParameters") or {}).get("key"):
-        return event["pathParameters"]["key"]
+    if request_method(event) == "GET":
+        key = (event.get("pathParameters") or {}).get("key")
+        path = event.get("rawPath") or ""  # a Function URL names no route: the key is in its (encoded) path
+        if not key and path.startswith(STORED_PREFIX):
+            key = unquote(path[len(STORED_PREFIX):])
+        return key or None
     try:
         body = json.loads(event.get("body") or "") if not event.get("isBase64Encoded") else {}
     except json.JSONDecodeError:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.queue import drain_bodies
-from local.template import table_key_schema
+from local.template import table_definition
 
 DEFAULT_BUCKET = "leaf-images-local"
 DEFAULT_TABLE = "leaf-diagnoses-local"
@@ -30,6 +30,7 @@ class LocalStack:
     bucket: str
     table: str
     queue_url: str | None
+    mac_key: str | None = None  # the KMS HMAC key that signs results in object metadata (RESULT_MAC_KEY)
 
 
 def use_local_credentials(endpoint: str) -> None:
@@ -77,7 +78,7 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # importing moto takes seconds, minutes on a loaded machine
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -89,7 +90,11 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: SIGTERM's handler did not get the CPU in time
+            server.kill()
+            server.wait()
 
 
 def create_admin(endpoint: str, name: str = "local-admin") -> dict[str, str]:
@@ -133,9 +138,9 @@ def create_resources(
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
     if create_table:
-        key_schema, attributes = table_key_schema()
+        # Key schema and indexes as template.yaml defines them.
         boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=table, KeySchema=key_schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+            TableName=table, BillingMode="PAY_PER_REQUEST", **table_definition()
         )
     queue_url = None
     if queue:
@@ -154,7 +159,17 @@ def create_resources(
                 ]
             },
         )
-    return LocalStack(endpoint=os.environ.get("AWS_ENDPOINT_URL", ""), bucket=bucket, table=table, queue_url=queue_url)
+    return LocalStack(endpoint=os.environ.get("AWS_ENDPOINT_URL", ""), bucket=bucket, table=table, queue_url=queue_url,
+                      mac_key=create_mac_key())
+
+
+def create_mac_key(description: str = "leaf-diagnosis result MAC (local)") -> str:
+    """An HMAC_256 KMS key, as template.yaml's ResultMacKey: its ARN, for RESULT_MAC_KEY."""
+    import boto3
+
+    kms = boto3.client("kms", region_name=REGION)
+    created = kms.create_key(Description=description, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+    return str(created["KeyMetadata"]["Arn"])
 
 
 def drain_events(queue_url: str, wait_seconds: int = 1) -> Iterator[dict[str, Any]]:

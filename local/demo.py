@@ -110,6 +110,7 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
     with moto_server() as endpoint:
         use_local_credentials(endpoint)
         stack = create_resources(bucket=os.environ["IMAGES_BUCKET"], table=os.environ["TABLE_NAME"])
+        os.environ["RESULT_MAC_KEY"] = stack.mac_key or ""  # signs results in object metadata, as ResultMacKey does
         print(f"local S3/DynamoDB/SQS (moto server) at {endpoint}")
         print(f"bucket {stack.bucket}, table {stack.table}, notifications on {PREFIX} -> SQS")
 

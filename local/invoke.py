@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from handler.sources.api import is_rest_proxy_event
+from handler.sources.api import front_door
 from local import quiet
-from local.apievents import object_named
+from local.apievents import object_named, request_method
 from local.aws import DEFAULT_BUCKET, DEFAULT_TABLE, create_resources, moto_server, use_local_credentials
 from local.context import LocalContext
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet.configure(args.verbose)
     os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     os.environ.setdefault("IMAGES_BUCKET", DEFAULT_BUCKET)
-    api_key = object_named(event) if is_rest_proxy_event(event) else None
+    api_key = object_named(event) if front_door(event) is not None else None
     with ExitStack() as stack:
         if args.endpoint:
             use_local_credentials(args.endpoint)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             container = function().container
 
             container.classifier  # noqa: B018 - the model loads here, where LiteRT's init lines are held back
-        if api_key and event["httpMethod"] == "GET" and not args.endpoint:
+        if api_key and request_method(event) == "GET" and not args.endpoint:
             with quiet.handler_output(args.verbose):  # a result to read
                 lambda_handler(_upload_event(os.environ["IMAGES_BUCKET"], api_key), LocalContext())
 

@@ -44,7 +44,24 @@ def table_key_schema(path: Path = TEMPLATE) -> tuple[list[dict[str, str]], list[
     tables = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
     if len(tables) != 1:
         raise ValueError(f"{path} should define exactly one DynamoDB table, found {len(tables)}")
-    return tables[0]["KeySchema"], tables[0]["AttributeDefinitions"]
+    keys = {key["AttributeName"] for key in tables[0]["KeySchema"]}
+    return tables[0]["KeySchema"], [a for a in tables[0]["AttributeDefinitions"] if a["AttributeName"] in keys]
+
+
+def table_definition(path: Path = TEMPLATE) -> dict[str, Any]:
+    """create_table's KeySchema, AttributeDefinitions and GlobalSecondaryIndexes, as the template defines the table."""
+    resources = load_template(path)["Resources"]
+    tables = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
+    if len(tables) != 1:
+        raise ValueError(f"{path} should define exactly one DynamoDB table, found {len(tables)}")
+    table = tables[0]
+    definition = {"KeySchema": table["KeySchema"], "AttributeDefinitions": table["AttributeDefinitions"]}
+    if table.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = [
+            {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+            for index in table["GlobalSecondaryIndexes"]
+        ]
+    return definition
 
 
 # Pseudo parameters as one example deployment sees them.

@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         endpoint = args.endpoint or stack.enter_context(moto_server())
         use_local_credentials(endpoint)
-        create_resources(bucket=BUCKET, table=TABLE, queue=None)
+        stack_made = create_resources(bucket=BUCKET, table=TABLE, queue=None)
+        os.environ["RESULT_MAC_KEY"] = stack_made.mac_key or ""  # the s3-metadata sink signs its results
         import handler.app
         from handler.container import build_container
         from handler.invocation import make_handler

@@ -41,7 +41,7 @@ class ImageFile(Protocol):
     def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 
-_TRANSPOSE = {
+EXIF_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -262,7 +262,7 @@ def _upright(source: Image.Image, image: Image.Image) -> Image.Image:
     # (~3 ms on a phone photo) and copies images that are already upright; we only need pixels.
     # Rotating after the reduction is the same as before it, on a fraction of the pixels.
     try:
-        method = _TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation, 1))
+        method = EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation, 1))
     except (OSError, ValueError, SyntaxError, KeyError, TypeError):
         # A mangled EXIF block should not cost us the photo; keep the stored orientation.
         return image

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from handler.domain import ObjectRef, Origin
+from handler.domain import CONDITIONAL, ObjectRef, Origin
 from handler.object_metadata import read_diagnosis
 from handler.s3_uri import s3_uri
 
@@ -54,7 +54,7 @@ def table_lookup(dynamodb: Any, table: str) -> Lookup:
         request: dict[str, Any] = {
             table: {
                 "Keys": [{"image": {"S": item.image}} for item in chunk],
-                "ProjectionExpression": "image, etag, model_version, #s, #e",
+                "ProjectionExpression": "image, etag, model_version, #s, #e, rejection",
                 "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
                 "ConsistentRead": True,
             }
@@ -107,6 +107,7 @@ def needing_diagnosis(
             and record.get("etag") == item.etag
             and record.get("model_version") == model_version
             and not _denied_read(record)
+            and record.get("rejection") != CONDITIONAL  # archived, over a limit: tried again, it may pass now
         )
 
     def flush() -> None:

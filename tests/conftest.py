@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +53,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(layer)
         if layer == "unit":
             item.add_marker("disable_socket")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cpu-durations", type=int, default=0, metavar="N",
+                     help="list the N tests that took the most CPU time (this process and its reaped children): "
+                          "on a busy machine wall times (--durations) mostly measure the others' load")
+
+
+CPU_SECONDS: dict[str, float] = {}
+
+
+def _cpu_now() -> float:
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    started = _cpu_now()
+    try:
+        return (yield)
+    finally:
+        CPU_SECONDS[item.nodeid] = _cpu_now() - started  # setup, call and teardown together
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    count = config.getoption("--cpu-durations")
+    if not count or not CPU_SECONDS:
+        return
+    terminalreporter.section(f"most CPU time: {count} tests (setup + call + teardown)")
+    for nodeid, seconds in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1])[:count]:
+        terminalreporter.write_line(f"{seconds:8.2f}s cpu  {nodeid}")
+    terminalreporter.write_line(f"{sum(CPU_SECONDS.values()):8.2f}s cpu in all {len(CPU_SECONDS)} tests")
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,9 @@ from handler.api.uploads import ImageUpload, ObjectRequest
 from handler.client_errors import S3_DENIED, S3_MISSING, error_code
 from handler.config import Settings
 from handler.container import Container
-from handler.domain import ObjectRef, Origin, bare_etag
+from handler.domain import ObjectRef, Origin, bare_etag, has_dot_segment
 from handler.errors import ImageRejected, ImageTooLarge, TransientError
-from handler.object_metadata import read_diagnosis
+from handler.object_metadata import read_verified_diagnosis
 from handler.observability import read_denied
 from handler.report import report_outcome, report_upload
 
@@ -79,6 +79,9 @@ class DiagnosisApi:
         if location.bucket != bucket:
             raise ForbiddenError(f"only objects in bucket {bucket} are accepted, not {shown(location.bucket)}")
         self.check_key(location.key)
+        if location.key.endswith("/"):
+            # What the console's "Create folder" makes; the event path skips it too. A retry never helps.
+            raise BadRequestError(f"{shown(location.uri)} is a folder (the key ends in '/'), not a photo")
         return location
 
     def check_key(self, key: str) -> None:
@@ -91,8 +94,8 @@ class DiagnosisApi:
         if size > MAX_KEY_BYTES:
             raise BadRequestError(f"the key is {size:,} bytes of UTF-8; S3 keys are at most {MAX_KEY_BYTES:,}")
         prefix = self._settings.image_prefix
-        segments = key.split("/")
-        if not key.startswith(prefix) or "." in segments or ".." in segments:
+        # '.'/'..' segments: refused here and skipped by the event path alike (docs/api.md).
+        if not key.startswith(prefix) or has_dot_segment(key):
             raise ForbiddenError(f"only keys under {prefix!r} are accepted")
 
     def diagnose_object(self, location: S3Location) -> dict[str, Any]:
@@ -107,11 +110,22 @@ class DiagnosisApi:
                         event_name=None, origin=Origin.API)
         outcome = self._container.diagnoser.diagnose(ref)  # reads the bytes HEAD saw (If-Match), stores the record
         report_outcome(ref, outcome)  # counted and logged as an event's record is
+        if self._container.completion_events is not None:  # a stored result is announced as an event's is
+            self._container.completion_events.announce([outcome])
         if outcome.status == "ok" and outcome.record is not None:
             return {**outcome.record.as_dict(), "stored": True}
         if outcome.status == "rejected":
             raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {outcome.reason}")
+        if outcome.record is not None:
+            # Diagnosed but not stored (the write-back did not fit, say): answer what these bytes are,
+            # never whatever the object's metadata says.
+            if outcome.record.status == "rejected":
+                raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {outcome.record.error}")
+            return {**outcome.record.as_dict(), "stored": False, "not_stored": outcome.reason}
         current = self._current_result(location, head, etag)
+        if current is not None and current.get("status") == "rejected":
+            # Answered as the first request was (a final rejection stays; a conditional one was tried again).
+            raise UnsupportedMediaTypeError(f"{shown(location.uri)} is not a usable image: {current.get('error')}")
         if current is not None:
             # Already diagnosed by this model, these very bytes: answer with the stored result.
             return current
@@ -136,8 +150,8 @@ class DiagnosisApi:
                 raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
             return {**item, "stored": True}
         head = head or self._head(location)
-        record = read_diagnosis(location.uri, head.get("Metadata", {}))
-        if record is None:  # none, or metadata that is not ours to trust (does not parse)
+        record = read_verified_diagnosis(location.bucket, location.key, head, self._container.result_mac)
+        if record is None:  # none, or metadata this function did not write for these bytes (no valid MAC)
             raise NotFoundError(f"no diagnosis stored for {shown(location.uri)}")
         return {**record, "stored": True}
 

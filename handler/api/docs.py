@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
@@ -39,7 +39,7 @@ _OBJECT = {
 }
 
 
-def openapi_document(app: APIGatewayRestResolver, base_path: str) -> dict[str, Any]:
+def openapi_document(app: ApiGatewayResolver, base_path: str) -> dict[str, Any]:
     """Powertools' generated document, plus the request bodies the routes parse themselves."""
     schema = app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION, servers=[_server(base_path)])
     doc: dict[str, Any] = json.loads(schema)

@@ -46,6 +46,8 @@ class Diagnosis(BaseModel):
     model_version: str
     image: str | None = Field(default=None, description="s3://bucket/key of a stored record")
     error: str | None = None
+    rejection: str | None = Field(default=None, description="final (not an image) or conditional (archived, over a "
+                                  "limit): a conditional rejection is diagnosed again by every origin")
     diagnosed_at: str | None = None
     latency_ms: float | None = None
     stored: bool = False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
 
-from handler.domain import ObjectRef, Outcome
+from handler.domain import RESTORE_COMPLETED, ObjectRef, Outcome
 from handler.errors import TransientError
 from handler.sources.s3 import decode_s3_key
 
@@ -22,30 +23,51 @@ _EVENT_NAMES = {
 }
 
 
+RESTORED = "Object Restore Completed"  # an archived object's restored copy is readable: diagnose it
+DETAIL_TYPES = ("Object Created", RESTORED)
+
+
 def is_object_created(event: Mapping[str, Any]) -> bool:
-    """True for {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}."""
+    """True for {"source": "aws.s3", "detail-type": "Object Created" | "Object Restore Completed", "detail": {...}}."""
     return (
         event.get("source") == "aws.s3"
-        and event.get("detail-type") == "Object Created"
+        and event.get("detail-type") in DETAIL_TYPES
         and isinstance(event.get("detail"), Mapping)
     )
 
 
-def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
-    """The object the event names.
+def key_spellings(raw: str) -> tuple[str, ...]:
+    """Every key the event's key could name, most likely first: form-decoded ('+' a space, as Powertools and
+    S3 notifications decode), percent-decoded only ('+' kept), and raw. A spelling whose escapes are not
+    UTF-8 is left out; the raw key is always there. The diagnoser keeps the one holding the event's ETag."""
+    spellings: list[str] = []
+    for decode in (decode_s3_key, _percent_decoded):
+        try:
+            spellings.append(decode(raw))
+        except UnicodeDecodeError:
+            continue
+    spellings.append(raw)
+    return tuple(dict.fromkeys(spellings))
 
-    The key is URL-decoded as Powertools (S3EventBridgeNotificationObject.key, unquote_plus) and S3
-    notifications do: `leaf+spot.jpg` is `leaf spot.jpg`. Should the decoded key not exist, the raw
-    one is tried once (fallback_key), for a key that really holds a '+' or a '%'.
-    """
+
+def _percent_decoded(raw: str) -> str:
+    return unquote(raw, encoding="utf-8", errors="strict")
+
+
+def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
+    """The object the event names; every spelling of its key is kept (key_spellings)."""
     detail = S3EventBridgeNotificationEvent(dict(event)).detail
     obj = detail.object
     # The raw key, decoded here: Powertools' .key decodes with errors="replace" and keeps no raw spelling to fall back on.
     raw = obj["key"]
     if not isinstance(raw, str) or not raw:
         raise ValueError(f"detail.object.key must be a non-empty string; got {raw!r}")
-    key = decode_s3_key(raw)
+    key, *others = key_spellings(raw)
     reason = str(detail.reason or "PutObject")
+    if event.get("detail-type") == RESTORED:
+        event_name = RESTORE_COMPLETED  # restores carry no reason (and no sequencer)
+    else:
+        event_name = _EVENT_NAMES.get(reason, f"ObjectCreated:{reason}")
     return ObjectRef(
         bucket=str(detail.bucket.name),
         key=key,
@@ -53,15 +75,16 @@ def parse_object_created(event: Mapping[str, Any]) -> ObjectRef:
         # Optional here: Powertools' .version_id and .sequencer raise KeyError when S3 leaves them out.
         version_id=obj.get("version-id") or None,
         sequencer=obj.get("sequencer") or None,
-        event_name=_EVENT_NAMES.get(reason, f"ObjectCreated:{reason}"),
-        fallback_key=raw if raw != key else None,
+        event_name=event_name,
+        other_keys=tuple(others),
     )
 
 
 class ObjectCreatedEvents:
     """One object per event; a retryable failure raises so EventBridge's async invoke retries it."""
 
-    shape = 'EventBridge S3 event {"source": "aws.s3", "detail-type": "Object Created", "detail": {...}}'
+    shape = ('EventBridge S3 event {"source": "aws.s3", "detail-type": "Object Created" | "Object Restore Completed", '
+             '"detail": {...}}')
 
     def recognises(self, event: Mapping[str, Any]) -> bool:
         return is_object_created(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handler.domain import ObjectRef, Outcome
@@ -88,7 +88,7 @@ class Batches:
     def parse(self, event: Mapping[str, Any]) -> Batch:
         # One Message per id: a message delivered twice in a batch is diagnosed once.
         messages = {message.message_id: message for message in parse_batch(event)}
-        return Batch(event, tuple(messages.values()))
+        return Batch(event, _without_repeats(tuple(messages.values())))
 
     def reply(self, parsed: Batch, results: Sequence[Outcome | TransientError], context: Any) -> dict[str, Any]:
         """The partial-batch response Lambda reads, written directly: every failure is known by now.
@@ -104,6 +104,22 @@ class Batches:
             if _failed(message, message_results):
                 failures.append({"itemIdentifier": message_id})
         return {"batchItemFailures": failures}
+
+
+def _without_repeats(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """Each object reference once per batch: S3 may deliver one event twice (two messages, one body).
+
+    Diagnosed twice at once, the second copy would meet the first's claim (InProgress) and wait out a
+    visibility timeout only to be skipped. The copy keeps no refs: it succeeds, and the first copy,
+    retried if it fails, covers it.
+    """
+    seen: set[ObjectRef] = set()
+    kept = []
+    for message in messages:
+        refs = tuple(ref for ref in message.refs if ref not in seen)
+        seen.update(refs)
+        kept.append(replace(message, refs=refs))
+    return tuple(kept)
 
 
 def _failed(message: Message, results: list[Outcome | TransientError]) -> bool:

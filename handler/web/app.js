@@ -66,6 +66,11 @@
   }
 
   function errorText(payload, response) {
+    if (response.status === 401 || response.status === 403) {
+      // AWS_IAM, API keys and JWTs: a page cannot sign or hold them (docs/api.md, "The results page").
+      return "this API needs credentials the page cannot send (it answered " + response.status + "). " +
+        "Use the page through `make api` or a Function URL with ApiAuth=NONE.";
+    }
     if (payload && typeof payload.message === "string") return payload.message;
     return "the server answered " + response.status;
   }

@@ -12,16 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image
 
+from model.imaging import EXIF_TRANSPOSE
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 class DataError(Exception):
@@ -89,7 +82,7 @@ def serving_pixels(data: bytes, size: int) -> np.ndarray:
     rgb = _rgb(image)
     if factor > 1:
         rgb = rgb.reduce(factor)
-    method = _TRANSPOSE.get(orientation)
+    method = EXIF_TRANSPOSE.get(orientation)
     if method is not None:
         rgb = rgb.transpose(method)
     if rgb.size != (size, size):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class Recipe:
 
 @dataclass
 class Trained:
-    model: object  # the keras.Model, augmentation-free: what gets served
+    model: Any  # the keras.Model, augmentation-free: what gets served
     history: list[dict[str, float]]
     best_epoch: int
     seconds: float
@@ -104,7 +105,7 @@ def train(photos: Photos, test: Photos, classes: int, recipe: Recipe) -> Trained
 class _KeepBest:
     """A Keras callback (duck-typed to avoid importing keras at module import) keeping the best Test/ epoch."""
 
-    def __new__(cls, test_x: np.ndarray, test_y: np.ndarray):
+    def __new__(cls, test_x: np.ndarray, test_y: np.ndarray) -> Any:
         import keras
 
         class KeepBest(keras.callbacks.Callback):

@@ -120,7 +120,7 @@ def test_final_stage_takes_its_packages_from_the_resolved_set(stages):
 
 def test_the_image_keeps_botocore_models_of_the_functions_services_only(stages):
     args = resolve_run_args(stages, "x86_64", "litert")
-    assert load_resolve().botocore_services(args) == ("s3", "dynamodb")
+    assert load_resolve().botocore_services(args) == ("s3", "dynamodb", "kms", "events")
     # ... and the image build creates those clients with the trimmed set, so a missing model fails the build.
     (check,) = [c for c in stages[-1].commands("RUN") if "load_classifier" in c]
     assert "boto3.client" in check

@@ -27,6 +27,7 @@ REST = {"DiagnosisApi", "ApiInvokePermission"}
 HTTP = {
     "HttpApi", "HttpApiIntegration", "HttpApiStage", "HttpApiInvokePermission", "HttpApiPredictionRoute",
     "HttpApiDiagnoseRoute", "HttpApiResultRoute", "HttpApiDocsRoute", "HttpApiOpenApiRoute",
+    "HttpApiListRoute", "HttpApiUploadRoute", "HttpApiPageRoute",
 }
 URL = {"DiagnosisFunctionUrl"}
 DOOR_RESOURCES = {"RestApi": REST, "HttpApi": HTTP, "FunctionUrl": URL, "None": set()}

@@ -154,3 +154,34 @@ def test_the_evaluator_refuses_a_missing_key_and_an_unknown_operator():
     unknown = {**statement, "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}}
     with pytest.raises(KeyError):
         allows({"Statement": [unknown]}, "s3:PutObject", "arn:aws:s3:::b/p/x", {"s3:max-keys": "5"})
+
+
+# ---------------------------------------------------------------- ACL grants: only for an existing bucket that uses ACLs
+
+
+@pytest.mark.parametrize("sink", ["s3-metadata", "both"])
+def test_acl_grants_only_with_the_existing_bucket_acl_parameter(sink):
+    target = f"arn:aws:s3:::{EXISTING}/{PREFIX}leaf.jpg"
+    for action in ("s3:GetObjectAcl", "s3:PutObjectAcl"):
+        assert not allows(role_policy(ResultSink=sink, ExistingBucketName=EXISTING), action, target)
+        with_acls = role_policy(ResultSink=sink, ExistingBucketName=EXISTING, ExistingBucketAcls="enabled")
+        assert allows(with_acls, action, target)
+        assert not allows(with_acls, action, f"arn:aws:s3:::{EXISTING}/other/leaf.jpg")
+    assert not any("Acl" in str(st["Action"]) for st in role_policy(
+        ResultSink="dynamodb", ExistingBucketName=EXISTING, ExistingBucketAcls="enabled")["Statement"])
+    with pytest.raises(ParameterError, match="ExistingBucketAcls"):
+        role_policy(ResultSink=sink, ExistingBucketAcls="enabled")  # the new bucket enforces bucket-owner ownership
+
+
+def test_the_result_mac_key_is_granted_for_the_metadata_sink_only():
+    key = "arn:aws:kms:us-east-1:123456789012:key/mac"
+    signing = Deployment({"ResultSink": "s3-metadata"}, PARSED, resource_values={"ResultMacKey.Arn": key}).resources()
+    policy = {"Statement": [st for p in signing["DiagnosisFunctionRole"]["Properties"]["Policies"]
+                            for st in p["PolicyDocument"]["Statement"]]}
+    for action in ("kms:GenerateMac", "kms:VerifyMac"):
+        assert allows(policy, action, key)
+        assert not allows(policy, action, "arn:aws:kms:us-east-1:123456789012:key/another")
+    for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateKey"):
+        assert not allows(policy, action, key)
+    for sink in ("dynamodb", "both"):
+        assert not allows(role_policy(ResultSink=sink), "kms:GenerateMac", key)

@@ -103,7 +103,7 @@ def test_a_service_botocore_does_not_know_is_an_error_not_a_silent_gap(tmp_path)
 
 def test_the_option_defaults_to_the_functions_services_and_all_keeps_everything():
     args = resolve.parse_args(["--arch", "x86_64", "--out", "x"])
-    assert resolve.botocore_services(args) == resolve.FUNCTION_SERVICES == ("s3", "dynamodb")
+    assert resolve.botocore_services(args) == resolve.FUNCTION_SERVICES == ("s3", "dynamodb", "kms", "events")
     args = resolve.parse_args(["--arch", "x86_64", "--out", "x", "--botocore-services", "s3,dynamodb,sqs"])
     assert resolve.botocore_services(args) == ("s3", "dynamodb", "sqs")
     assert resolve.botocore_services(resolve.parse_args(["--arch", "x86_64", "--out", "x",

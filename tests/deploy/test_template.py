@@ -39,6 +39,8 @@ ENV_NAMES = {
     "IMAGES_BUCKET",
     "MODEL_URI",
     "EVENT_BUS_NAME",
+    "RESULT_MAC_KEY",
+    "KEEP_OBJECT_ACL",
 }
 
 
@@ -126,6 +128,7 @@ def test_uploads_trigger_the_function_but_copies_do_not(template):
         "s3:ObjectCreated:CompleteMultipartUpload",
         "s3:ObjectCreated:Post",
         "s3:ObjectCreated:Put",
+        "s3:ObjectRestore:Completed",  # a restored archive, diagnosed by itself (issue 20.4)
     ]
     assert all(n["Function"] == f"<{function_name(template)}.Arn>" for n in notifications(template))
 
@@ -145,7 +148,7 @@ def test_the_prefix_is_the_same_in_trigger_permissions_and_environment(template)
     assert Deployment(template=template).resolve(variables["IMAGE_PREFIX"]) == PREFIX
     for statement in statements_for(role_statements(template, "both"), "s3"):
         for resource in as_list(statement["Resource"]):
-            assert resource.endswith(f"/{PREFIX}*")
+            assert resource.endswith((f"/{PREFIX}*", f"/{PREFIX}uploads/*"))  # uploads/: presigned POSTs
 
 
 def test_no_circular_dependency_between_resources(template):
@@ -305,7 +308,14 @@ def test_bucket_refuses_requests_without_tls(template):
 def test_table_is_keyed_by_image_on_demand_with_point_in_time_recovery(template):
     table = template["Resources"]["DiagnosisTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "image", "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "image", "AttributeType": "S"}]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": name, "AttributeType": "S"} for name in ("image", "listing", "listed_at")
+    ]
+    # GET /diagnoses: newest first per bucket, read with a Query on this index (never a Scan).
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-time"
+    assert index["KeySchema"] == [{"AttributeName": "listing", "KeyType": "HASH"},
+                                  {"AttributeName": "listed_at", "KeyType": "RANGE"}]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
@@ -326,6 +336,10 @@ def test_s3_access_is_limited_to_image_objects(template, sink):
     actions = {action for st in statements for action in as_list(st["Action"])}
     expected = {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"}
     writes = {"s3:PutObject", "s3:PutObjectTagging"}  # Object Lock's two: test_iam_scope
+    uploads = [st for st in statements if as_list(st["Resource"]) == [f"arn:aws:s3:::{BUCKET}/{PREFIX}uploads/*"]]
+    assert [(st["Action"], "Condition" in st) for st in uploads] == [("s3:PutObject", False)]  # presigned POSTs
+    statements = [st for st in statements if st not in uploads]
+    actions = {action for st in statements for action in as_list(st["Action"])}
     assert actions == (expected | writes if sink in ("s3-metadata", "both") else expected)
     for statement in statements:
         assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{BUCKET}/{PREFIX}*"]
@@ -338,8 +352,28 @@ def test_dynamodb_access_is_limited_to_the_table(template, sink):
         assert statements == []
         return
     actions = {action for st in statements for action in as_list(st["Action"])}
-    assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    assert all(as_list(st["Resource"]) == ["<DiagnosisTable.Arn>"] for st in statements)
+    assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    for statement in statements:
+        if statement["Action"] == "dynamodb:Query":  # GET /diagnoses: the listing index only, not the table
+            assert as_list(statement["Resource"]) == ["<DiagnosisTable.Arn>/index/by-time"]
+        else:
+            assert as_list(statement["Resource"]) == ["<DiagnosisTable.Arn>"]
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_kms_access_is_the_result_mac_key_only_and_only_for_the_metadata_sink(template, sink):
+    statements = statements_for(role_statements(template, sink), "kms")
+    variables = Deployment({"ResultSink": sink}, template=template).resources()["DiagnosisFunction"]
+    mac_key = variables["Properties"]["Environment"]["Variables"]["RESULT_MAC_KEY"]
+    if sink != "s3-metadata":  # a table holds the results: metadata is never served, so never signed
+        assert statements == [] and mac_key == ""
+        assert "ResultMacKey" not in Deployment({"ResultSink": sink}, template=template).resources()
+        return
+    assert [(sorted(as_list(st["Action"])), as_list(st["Resource"])) for st in statements] == [
+        (["kms:GenerateMac", "kms:VerifyMac"], ["<ResultMacKey.Arn>"])]
+    assert mac_key == "<ResultMacKey.Arn>"
+    key = template["Resources"]["ResultMacKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
 
 
 @pytest.mark.parametrize("sink", SINKS)
@@ -445,6 +479,9 @@ API_ROUTES = {
     ("/Diagnosis/prediction", "post"): True,
     ("/diagnoses", "post"): True,
     ("/diagnoses/{key+}", "get"): True,
+    ("/diagnoses", "get"): True,
+    ("/uploads", "post"): True,
+    ("/", "get"): False,  # the results page: static HTML, its calls carry the auth
     ("/docs", "get"): False,
     ("/openapi.json", "get"): False,
 }  # route -> needs auth

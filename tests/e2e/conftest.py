@@ -143,3 +143,13 @@ def json_lines(text: str) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return lines
+
+
+@pytest.fixture(params=["rest-api", "http-api", "function-url"])
+def door(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once per front door: tests/e2e/api_helpers.call sends its requests through this one."""
+    from tests.e2e.api_helpers import DOOR
+
+    token = DOOR.set(request.param)
+    yield request.param
+    DOOR.reset(token)

@@ -10,6 +10,9 @@ import pytest
 from tests.e2e.api_helpers import api_event, call, with_body, with_json, with_path
 from tests.e2e.conftest import BUCKET
 
+# Every test here runs on the REST API, the HTTP API and a Function URL (tests/e2e/api_helpers.py).
+pytestmark = pytest.mark.usefixtures("door")
+
 # The most of the caller's input an answer may carry (the message around it comes on top).
 ECHO_LIMIT = 400
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from local.context import LocalContext
 from tests.conftest import EVENTS
+from tests.e2e.api_helpers import through
 from tests.e2e.conftest import BUCKET
 
 TEMPLATES = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(EVENTS.glob("api-*.json"))}
@@ -96,9 +97,9 @@ PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, data
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-def assert_answered(app: Any, event: dict[str, Any]) -> None:
+def assert_answered(app: Any, event: dict[str, Any], door: str = "rest-api") -> None:
     """200, a 4xx or 503; JSON (the docs page aside); an error message of bounded length."""
-    response = app.lambda_handler(event, LocalContext())  # an exception here is the Lambda error ruled out
+    response = app.lambda_handler(through(event, door), LocalContext())  # an exception here is the Lambda error ruled out
     status = response["statusCode"]
     assert status == 200 or 400 <= status < 500 or status == 503, (status, response.get("body", "")[:300])
     body = response.get("body") or ""
@@ -148,3 +149,11 @@ def test_any_path_asking_for_a_stored_result_is_answered_200_4xx_or_503(app, pat
     event = copy.deepcopy(TEMPLATES["api-get-diagnosis.json"])
     event["path"], event["requestContext"]["path"] = path, "/v1" + path
     assert_answered(app, event)
+
+
+@PROPERTY
+@given(path=PATHS, door=st.sampled_from(["http-api", "function-url"]))
+def test_any_path_through_a_payload_2_door_is_answered_200_4xx_or_503(app, path, door):
+    event = copy.deepcopy(TEMPLATES["api-get-diagnosis.json"])
+    event["path"], event["requestContext"]["path"] = path, path
+    assert_answered(app, event, door)

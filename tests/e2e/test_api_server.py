@@ -71,10 +71,12 @@ def test_client_errors_say_what_went_wrong(api_url, tmp_path):
         client.diagnose("s3://x/garden-images/a.jpg", "http://127.0.0.1:9")
 
 
-def test_routes_outside_the_template_are_refused_by_the_gateway(api_url):
+def test_routes_outside_the_template_are_a_404_pointing_to_the_page_and_the_docs(api_url):
     response = requests.get(f"{api_url}/admin", timeout=10)
-    assert response.status_code == 403 and response.json()["message"] == "Missing Authentication Token"
-    assert requests.delete(f"{api_url}/diagnoses", timeout=10).status_code == 403
+    assert response.status_code == 404, response.text
+    answer = response.json()
+    assert (answer["home"], answer["docs"]) == ("/", "/docs") and "/docs" in answer["message"]
+    assert requests.delete(f"{api_url}/diagnoses", timeout=10).status_code == 404
 
 
 def test_docs_and_openapi_are_served(api_url):
@@ -82,3 +84,26 @@ def test_docs_and_openapi_are_served(api_url):
     assert doc["servers"] == [{"url": "/"}]  # sam-local-like: no stage prefix in the path
     page = requests.get(f"{api_url}/docs", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_the_signed_python_call_in_the_docs_works(api_url, leaf_jpeg, tmp_path, monkeypatch):
+    """docs/api.md's SigV4 snippet, run as written against the local server (which accepts any signature)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "SigV4Auth" in block]
+    photo = tmp_path / "leaf.jpg"
+    photo.write_bytes(leaf_jpeg(LABELS.index("Synthleaf_rust")))
+    monkeypatch.setenv("LEAF_API_URL", api_url + "/")
+    monkeypatch.delenv("LEAF_API_KEY", raising=False)
+    seen = []
+    real_send = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send", lambda self, request, **kw: seen.append(request) or real_send(self, request, **kw))
+    namespace: dict = {}
+    exec(compile(snippet.replace("../shared/data/plantnet/sample_leaf.jpg", str(photo)), "docs/api.md", "exec"), namespace)  # noqa: S102 - the docs snippet, run as a reader would
+    assert namespace["result"]["label"] == "Synthleaf_rust"
+    (request,) = seen
+    assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "/execute-api/aws4_request" in request.headers["Authorization"] and "X-Amz-Date" in request.headers

@@ -37,17 +37,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def handler_app(stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
-    """handler.app on this stack's bucket and table (its loaded model reused)."""
-    import handler.app
+def handler_app(stack: LocalStack):
+    """A handler on this stack's bucket and table (handler.app builds its one container from the environment)."""
     from handler.config import Settings
     from handler.container import Container
+    from handler.invocation import make_handler
 
-    container = Container(Settings(table_name=TABLE, result_sink="both", images_bucket=BUCKET,
-                                   model_dir=handler.app.container.settings.model_dir))
-    container.__dict__["classifier"] = handler.app.container.classifier
-    monkeypatch.setattr(handler.app, "container", container)
-    return handler.app
+    return make_handler(Container(Settings(table_name=TABLE, result_sink="both", images_bucket=BUCKET,
+                                           model_dir=Settings.from_env().model_dir)))
 
 
 def test_a_photo_posted_through_the_presigned_form_lands_under_its_key_and_is_diagnosed(stack, handler_app):

@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from handler.config import Settings
 from handler.container import Container
-from local.template import table_key_schema
+from local.template import table_definition
 from tests.conftest import SYNTHETIC_MODEL_DIR
 
 BUCKET = "leaf-images-test"
@@ -18,13 +18,12 @@ TABLE = "leaf-diagnoses-test"
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
-    """In-process moto with the bucket and a table built from template.yaml's key schema."""
+    """In-process moto with the bucket and a table built from template.yaml's schema (key and indexes)."""
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         dynamodb = boto3.client("dynamodb")
-        keys, attributes = table_key_schema()
-        dynamodb.create_table(TableName=TABLE, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST")
+        dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **table_definition())
         yield {"s3": s3, "dynamodb": dynamodb}
 
 

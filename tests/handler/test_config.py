@@ -16,8 +16,9 @@ def test_defaults_need_only_a_table():
 
 
 def test_metadata_sink_needs_no_table():
-    settings = Settings.from_env({"RESULT_SINK": "s3-metadata", "MODEL_DIR": "/opt/model"})
+    settings = Settings.from_env({"RESULT_SINK": "s3-metadata", "RESULT_MAC_KEY": "arn:aws:kms:k", "MODEL_DIR": "/opt/model"})
     assert settings.writes_metadata and not settings.writes_table
+    assert settings.result_mac_key == "arn:aws:kms:k" and not settings.keep_object_acl
     assert settings.model_dir == Path("/opt/model")
 
 
@@ -32,6 +33,8 @@ def test_metadata_sink_needs_no_table():
         ({"TABLE_NAME": "t", "MAX_IMAGE_PIXELS": "-5"}, "MAX_IMAGE_PIXELS"),
         ({"TABLE_NAME": "t", "TOP_K": "0"}, "TOP_K"),
         ({"TABLE_NAME": "t", "IMAGE_PREFIX": "/garden-images/"}, "IMAGE_PREFIX"),
+        ({"RESULT_SINK": "s3-metadata"}, "RESULT_MAC_KEY"),  # metadata alone, unsigned, could be anyone's
+        ({"TABLE_NAME": "t", "KEEP_OBJECT_ACL": "yes"}, "KEEP_OBJECT_ACL"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, named):

@@ -38,11 +38,13 @@ def created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ("s3-metadata", TABLE, ["s3"]),  # a table named but not written: no DynamoDB client at init
     ],
 )
-def test_init_creates_only_the_clients_the_sink_uses(aws, created, sink, table, expected):
-    container = Container(Settings(table_name=table, result_sink=sink, images_bucket=BUCKET))
+@pytest.mark.parametrize("bus", [None, "garden-bus"])
+def test_init_creates_only_the_clients_the_sink_uses(aws, created, sink, table, expected, bus):
+    container = Container(Settings(table_name=table, result_sink=sink, images_bucket=BUCKET, event_bus_name=bus))
     created.clear()  # the aws fixture made its own
     container.diagnoser  # noqa: B018 - what handler.app does at init
-    assert sorted(created) == sorted(expected)
+    container.completion_events  # noqa: B018
+    assert sorted(created) == sorted(expected + (["events"] if bus else []))  # EventBridge only with a bus
     assert set(created) <= set(load_resolve().FUNCTION_SERVICES)  # the image ships only these models
 
 

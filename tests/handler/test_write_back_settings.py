@@ -124,16 +124,20 @@ def test_a_refused_copy_is_a_reason_not_a_retry_and_a_fault_is_a_retry(aws, leaf
             S3MetadataStore(s3).save(RECORD, obj)
 
 
-@pytest.mark.parametrize(("code", "message", "reason"), [
+@pytest.mark.parametrize(("code", "message", "reason", "rejection"), [
     ("InvalidRequest", ("The object was stored using a form of Server Side Encryption. The correct parameters "
-                       "must be provided to retrieve the object."), "customer-provided key (SSE-C)"),
-    ("InvalidObjectState", "The operation is not valid for the object's storage class", "archived"),
+                        "must be provided to retrieve the object."), "customer-provided key (SSE-C)", "final"),
+    # Archived: a restore lifts it (issue 20.4), so the rejection is recorded as conditional.
+    ("InvalidObjectState", "The operation is not valid for the object's storage class", "archived", "conditional"),
 ])
 def test_objects_that_cannot_be_read_without_what_we_do_not_have_are_rejected_not_retried(
-        aws, container, code, message, reason):
+        aws, container, code, message, reason, rejection):
     ref = ObjectRef(bucket="leaf-images-test", key=KEY, etag="0123456789abcdef0123456789abcdef")
     with Stubber(container.s3) as stub:
         stub.add_client_error("get_object", service_error_code=code, service_message=message, http_status_code=400)
+        # Before the commit: is the key's current object still the one diagnosed (issue 20.1)?
+        stub.add_response("head_object", {"ETag": f'"{ref.etag}"'}, {"Bucket": ref.bucket, "Key": ref.key})
         outcome = container.diagnoser.diagnose(ref)
     assert outcome.status == "rejected" and reason in outcome.reason
-    assert container.table.get(ref.uri)["status"] == "rejected"
+    stored = container.table.get(ref.uri)
+    assert (stored["status"], stored["rejection"]) == ("rejected", rejection)

@@ -209,7 +209,8 @@ def make_rig(app: Handler, moto_endpoint: str) -> Iterator[Callable[..., Rig]]:
         proxies.append(proxy)
         counting = CountingClassifier(app.container.classifier)  # the model is loaded once per session
         container = build_container(
-            Settings(table_name=stack.table, result_sink=sink, images_bucket=stack.bucket, **settings),
+            Settings(table_name=stack.table, result_sink=sink, images_bucket=stack.bucket,
+                     **{"result_mac_key": stack.mac_key, **settings}),
             s3=boto3.client("s3", endpoint_url=proxy.endpoint, config=config or client_config()),
             dynamodb=boto3.client("dynamodb", endpoint_url=proxy.endpoint, config=config or client_config()),
             classifier=counting,  # a Classifier that counts its calls

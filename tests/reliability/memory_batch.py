@@ -94,13 +94,11 @@ def main(directory: Path, memory_mb: str) -> None:
     with mock_aws():
         import boto3
 
-        from local.template import table_key_schema
+        from local.template import table_definition
 
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        keys, attributes = table_key_schema()
-        boto3.client("dynamodb").create_table(TableName=TABLE, KeySchema=keys, AttributeDefinitions=attributes,
-                                              BillingMode="PAY_PER_REQUEST")
+        boto3.client("dynamodb").create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **table_definition())
         etags, sizes = {}, {}
         for name in ORDER:
             data = (directory / name).read_bytes()

@@ -10,7 +10,6 @@ from model.synthetic import LABELS
 from tests.reliability.round3 import SMALL, get_result, post_key, queued_events, statuses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.9: POST of a folder key answers 409 'retry', though a retry never helps")
 def test_a_folder_key_is_not_answered_retry(make_rig):
     rig = make_rig()
     folder = "garden-images/round3-consistency/new folder/"
@@ -20,7 +19,6 @@ def test_a_folder_key_is_not_answered_retry(make_rig):
     assert 400 <= status < 500 and status != 409, (status, body)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.9: a second POST for a rejected object answers 200 where the first answered 415")
 def test_a_rejected_object_is_answered_415_every_time(make_rig):
     rig = make_rig()
     key = "garden-images/round3-consistency/not-a-photo.jpg"
@@ -31,7 +29,6 @@ def test_a_rejected_object_is_answered_415_every_time(make_rig):
     assert second[0] == 415, second
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.9: a key with a '..' segment is stored from its event but refused (403) by GET")
 def test_what_an_event_stores_get_serves(make_rig, leaf_jpeg):
     rig = make_rig()
     key = "garden-images/round3-consistency/a/../leaf.jpg"  # S3 keys are names, not paths: this is one key
@@ -81,7 +78,6 @@ def second_claim_first(monkeypatch):
 TWICE = "garden-images/round3-consistency/twice.jpg"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.9: two copies of one event in one SQS batch: the second is failed for a retry")
 def test_two_copies_of_one_event_in_one_sqs_batch_are_not_retried(make_rig, leaf_jpeg, second_claim_first):
     rig = make_rig()
     rig.upload(TWICE, leaf_jpeg(3, size=SMALL))

@@ -5,7 +5,6 @@ really holds a '+' or a '%' must still be found: each spelling is tried against 
 The rig's own S3 notifications for these uploads are dropped; the EventBridge event is delivered.
 """
 
-import pytest
 
 from model.synthetic import LABELS
 from tests.reliability.round3 import SMALL, eventbridge_event, get_result, queued_events, statuses
@@ -13,7 +12,6 @@ from tests.reliability.round3 import SMALL, eventbridge_event, get_result, queue
 PREFIX = "garden-images/round3-eventbridge/"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.3: a literal '+' key is read as its existing neighbour with a space and lost")
 def test_a_plus_key_is_diagnosed_though_the_key_with_a_space_exists(make_rig, leaf_jpeg):
     rig = make_rig()
     plus, space = PREFIX + "leaf+1.jpg", PREFIX + "leaf 1.jpg"
@@ -26,7 +24,6 @@ def test_a_plus_key_is_diagnosed_though_the_key_with_a_space_exists(make_rig, le
     assert status == 200 and body["label"] == LABELS[3], body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.3: a '%' + non-UTF-8 hex key raises UnicodeDecodeError and fails the invocation")
 def test_a_key_whose_percent_escape_is_not_utf8_is_used_raw(make_rig, leaf_jpeg):
     rig = make_rig()
     key = PREFIX + "leaf%E9t%E9.jpg"  # a real key holding '%E9': as an escape, Latin-1, not UTF-8

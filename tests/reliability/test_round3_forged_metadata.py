@@ -9,8 +9,6 @@ result yet" (404). The forged metadata names the deployed model, read from an AP
 import base64
 import json
 
-import pytest
-
 from model.synthetic import LABELS
 from tests.reliability.round3 import (
     FORGED_LABEL,
@@ -49,7 +47,6 @@ def assert_not_forged(body):
     assert FORGED_LABEL not in json.dumps(body), f"served the uploader's own label: {body}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.2: forged metadata is served when the write-back does not fit in 2 KB")
 def test_forged_metadata_near_the_size_limit_is_never_served(make_rig, leaf_jpeg):
     rig = make_rig(sink="s3-metadata")
     key = PREFIX + "near-limit.jpg"
@@ -62,7 +59,6 @@ def test_forged_metadata_near_the_size_limit_is_never_served(make_rig, leaf_jpeg
     assert status == 404, body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.2: a rejected non-image keeps and serves its forged label")
 def test_a_rejected_upload_never_serves_its_forged_label(make_rig, leaf_jpeg):
     rig = make_rig(sink="s3-metadata")
     key = PREFIX + "not-an-image.jpg"
@@ -75,7 +71,6 @@ def test_a_rejected_upload_never_serves_its_forged_label(make_rig, leaf_jpeg):
     assert status == 404 or (status == 200 and body["status"] == "rejected" and body["label"] is None), body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.2: an archived (GLACIER) object's forged metadata is served")
 def test_an_archived_upload_never_serves_its_forged_label(make_rig, leaf_jpeg):
     rig = make_rig(sink="s3-metadata")
     key = PREFIX + "archived.jpg"
@@ -89,7 +84,6 @@ def test_an_archived_upload_never_serves_its_forged_label(make_rig, leaf_jpeg):
     assert status == 404 or (status == 200 and body["status"] == "rejected" and body["label"] is None), body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.2: an object made by CopyObject with replaced metadata serves it")
 def test_an_object_copied_with_forged_metadata_has_no_result_yet(make_rig, leaf_jpeg):
     rig = make_rig(sink="s3-metadata")
     source, key = PREFIX + "source.jpg", PREFIX + "copied.jpg"
@@ -103,7 +97,6 @@ def test_an_object_copied_with_forged_metadata_has_no_result_yet(make_rig, leaf_
     assert status == 404, body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.2: POST diagnoses the real bytes, cannot store them, answers the forged label")
 def test_post_never_answers_with_a_forged_label_it_could_not_replace(make_rig, leaf_jpeg):
     rig = make_rig(sink="s3-metadata")
     key = PREFIX + "posted.jpg"

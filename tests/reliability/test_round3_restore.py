@@ -7,8 +7,6 @@ after the restore: the API, Batch Operations, the backfill command, and the rest
 
 import copy
 
-import pytest
-
 from model.synthetic import LABELS
 from ops import backfill
 from tests.reliability.round3 import (
@@ -43,7 +41,6 @@ def assert_diagnosed(rig):
     assert status == 200 and body["status"] == "ok" and body["label"] == LABELS[4], body
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.4: after a restore the API answers the old 'archived' rejection")
 def test_the_api_diagnoses_a_restored_photo(make_rig, leaf_jpeg):
     rig = make_rig()
     archived_then_restored(rig, leaf_jpeg)
@@ -52,7 +49,6 @@ def test_the_api_diagnoses_a_restored_photo(make_rig, leaf_jpeg):
     assert_diagnosed(rig)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.4: after a restore Batch Operations says 'already recorded'")
 def test_batch_operations_diagnoses_a_restored_photo(make_rig, leaf_jpeg):
     rig = make_rig()
     archived_then_restored(rig, leaf_jpeg)
@@ -61,7 +57,6 @@ def test_batch_operations_diagnoses_a_restored_photo(make_rig, leaf_jpeg):
     assert_diagnosed(rig)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.4: after a restore the backfill finds nothing to do")
 def test_the_backfill_diagnoses_a_restored_photo(make_rig, leaf_jpeg, monkeypatch, capsys):
     rig = make_rig()
     archived_then_restored(rig, leaf_jpeg)
@@ -73,7 +68,6 @@ def test_the_backfill_diagnoses_a_restored_photo(make_rig, leaf_jpeg, monkeypatc
     assert_diagnosed(rig)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.4: s3:ObjectRestore:Completed is neither subscribed to nor diagnosed")
 def test_the_restore_completed_event_diagnoses_the_photo_by_itself(make_rig, leaf_jpeg):
     rig = make_rig()
     upload = archived_then_restored(rig, leaf_jpeg)

@@ -36,7 +36,6 @@ def two_versions(rig, leaf_jpeg, old_label=0, new_label=2):
     return v1, v2
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: a Batch Operations task naming an older version replaces the current result")
 def test_a_batch_task_naming_an_older_version_leaves_the_current_result(make_rig, leaf_jpeg):
     rig = make_rig(versioned=True)
     v1, _ = two_versions(rig, leaf_jpeg)
@@ -46,7 +45,6 @@ def test_a_batch_task_naming_an_older_version_leaves_the_current_result(make_rig
     assert status == 200 and body["label"] == LABELS[2], f"V1's task overwrote V2's result: {body}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: an unsequenced event for an older version replaces the current result")
 def test_an_event_without_a_sequencer_for_an_older_version_leaves_the_current_result(make_rig, leaf_jpeg):
     rig = make_rig(versioned=True)
     v1, _ = two_versions(rig, leaf_jpeg)
@@ -106,19 +104,16 @@ def race_a_new_upload(rig, leaf_jpeg, hold, read_v1):
     assert status == 200 and body["label"] == LABELS[2], f"V1's result was stored over V2's: {body}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: an API call racing a new upload stores the older version's result")
 def test_an_api_call_racing_a_new_upload_never_stores_the_older_result(make_rig, leaf_jpeg, hold_first):
     rig = make_rig(versioned=True)  # the API's HEAD saw V1 and its version; V2 lands before V1's write
     race_a_new_upload(rig, leaf_jpeg, hold_first("head_object"), lambda: post_key(rig, KEY))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: an API write without a sequencer only checks the stored order, not the current bytes")
 def test_an_api_call_whose_read_races_a_new_upload_never_stores_the_older_result(make_rig, leaf_jpeg, hold_first):
     rig = make_rig()  # unversioned: V1's bytes are read (If-Match), V2 is stored, then V1's write comes
     race_a_new_upload(rig, leaf_jpeg, hold_first("get_object"), lambda: post_key(rig, KEY))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: a backfill write only checks the stored order, not the current bytes")
 def test_a_backfill_whose_read_races_a_new_upload_never_stores_the_older_result(make_rig, leaf_jpeg, hold_first,
                                                                                monkeypatch):
     rig = make_rig()
@@ -131,7 +126,6 @@ def test_a_backfill_whose_read_races_a_new_upload_never_stores_the_older_result(
                       lambda: backfill.main([folder, "--no-progress", "--workers", "1"]))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: an event for a photo deleted since (delete marker) is diagnosed and stored")
 def test_an_event_for_a_photo_now_behind_a_delete_marker_is_skipped(make_rig, leaf_jpeg):
     rig = make_rig(versioned=True)
     rig.upload(KEY, leaf_jpeg(1, size=SMALL))
@@ -143,7 +137,6 @@ def test_an_event_for_a_photo_now_behind_a_delete_marker_is_skipped(make_rig, le
     assert status == 404
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.1: a Batch Operations task naming a delete marker is retried forever (HEAD 405)")
 def test_a_batch_task_naming_a_delete_marker_succeeds_as_skipped(make_rig, leaf_jpeg):
     rig = make_rig(versioned=True)
     rig.upload(KEY, leaf_jpeg(1, size=SMALL))

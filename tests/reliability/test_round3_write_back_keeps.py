@@ -1,14 +1,20 @@
 """Issue 20.5: the metadata write-back (a copy onto itself) keeps what the object had.
 
 An existing bucket may have ACLs enabled; a copy without grants resets the object's ACL to private
-(S3 and moto alike). Each setting is put on an upload, the upload's event is diagnosed with the
-s3-metadata sink, and the object is read back: our metadata landed, the setting is unchanged.
-Tags, storage class and SSE-KMS key hold today (each test failed with the write-back's kept settings
-emptied). The checksum is not tested here: moto keeps it on a copy whether or not it is asked to,
-so such a test could not fail. Object Lock is not tested: moto refuses the copy of a locked object
-(MissingUploadObjectWithObjectLockHeaders: it applies PutObject's Content-MD5 rule to CopyObject),
-so the write-back is "diagnosed, not stored" there; whether S3 does the same is for the fix to find.
+(S3 and moto alike): with ExistingBucketAcls=enabled (KEEP_OBJECT_ACL) the handler passes the grants
+on. Each setting is put on an upload, the upload's event is diagnosed with the s3-metadata sink, and
+the object is read back: our metadata landed, the setting is unchanged. Tags, storage class and
+SSE-KMS key each failed with the write-back's kept settings emptied.
+
+The checksum: moto keeps it on a copy whether or not it is asked to, so the test reads the copy
+request the handler sent. Object Lock: moto refuses a copy carrying retention or legal-hold headers
+without Content-MD5 (MissingUploadObjectWithObjectLockHeaders: PutObject's rule, applied to CopyObject).
+S3 cannot ask for it: CopyObject has no body, and its API model has no Content-MD5 member (botocore
+cannot send one). The `object_lock_copies_like_s3` fixture makes moto accept such a copy as S3 does.
 """
+
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,9 +41,9 @@ def public_reads(rig, key):
     return [g["Permission"] for g in grants if g["Grantee"].get("URI") == ALL_USERS]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.5: the write-back drops a public-read ACL on a bucket with ACLs enabled")
 def test_the_write_back_keeps_a_public_read_acl(make_rig, leaf_jpeg):
-    rig = make_rig(sink="s3-metadata")
+    # An existing bucket with ACLs enabled is deployed with ExistingBucketAcls=enabled (KEEP_OBJECT_ACL).
+    rig = make_rig(sink="s3-metadata", keep_object_acl=True)
     key = PREFIX + "public.jpg"
     rig.s3.put_object(Bucket=rig.stack.bucket, Key=key, Body=leaf_jpeg(2, size=SMALL), ACL="public-read")
     assert public_reads(rig, key) == ["READ"]
@@ -70,3 +76,44 @@ def test_the_write_back_keeps_the_sse_kms_key(make_rig, leaf_jpeg):
     assert head.get("ServerSideEncryption") == "aws:kms" and head.get("SSEKMSKeyId") == key_id
 
 
+
+
+def test_the_write_back_keeps_the_checksum_algorithm(make_rig, leaf_jpeg):
+    rig = make_rig(sink="s3-metadata")
+    sent = []
+    rig.container.s3.meta.events.register("before-call.s3.CopyObject", lambda params, **_: sent.append(params))
+    _, head = diagnose_upload(rig, PREFIX + "sha256.jpg", leaf_jpeg, ChecksumAlgorithm="SHA256")
+    assert head.get("ChecksumSHA256")
+    (copy,) = sent
+    # S3 computes the copy's checksum with the algorithm the request names (else its default, CRC64NVME).
+    assert copy["headers"].get("x-amz-checksum-algorithm") == "SHA256"
+
+
+@pytest.fixture
+def object_lock_copies_like_s3(monkeypatch):
+    """moto's server, in this process, lets a CopyObject carry Object Lock headers without Content-MD5, as S3 does."""
+    from moto.s3.responses import S3Response
+    from werkzeug.datastructures import Headers
+
+    original = S3Response._key_response_put
+
+    def key_response_put(self, query, key_name):
+        if "x-amz-copy-source" in self.headers and "Content-MD5" not in self.headers:
+            self.headers = Headers(self.headers)
+            self.headers["Content-MD5"] = "not-checked-on-a-copy"
+        return original(self, query, key_name)
+
+    monkeypatch.setattr(S3Response, "_key_response_put", key_response_put)
+
+
+def test_the_write_back_keeps_object_lock_retention_and_legal_hold(make_rig, leaf_jpeg, object_lock_copies_like_s3):
+    import boto3
+
+    rig = make_rig(sink="s3-metadata", versioned=True)
+    boto3.client("s3").put_object_lock_configuration(
+        Bucket=rig.stack.bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    until = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    _, head = diagnose_upload(rig, PREFIX + "locked.jpg", leaf_jpeg, ObjectLockMode="GOVERNANCE",
+                              ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
+    assert (head.get("ObjectLockMode"), head.get("ObjectLockRetainUntilDate"), head.get("ObjectLockLegalHoldStatus")) == (
+        "GOVERNANCE", until, "ON")

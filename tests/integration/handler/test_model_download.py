@@ -16,7 +16,7 @@ from model.metadata import read_metadata
 from model.synthetic import LABELS
 from tests.handler.conftest import BUCKET, TABLE
 
-DEMO = Path(__file__).resolve().parents[2] / "model" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "model" / "demo"
 URI = f"s3://{BUCKET}/models/demo/"
 
 
@@ -99,11 +99,11 @@ def test_keras_file_name_cannot_escape_the_model_directory(uploaded, tmp_path):
     ],
 )
 def test_model_uri_is_parsed_from_the_environment(raw, bucket, prefix):
-    settings = Settings.from_env({"RESULT_SINK": "s3-metadata", "MODEL_URI": raw})
+    settings = Settings.from_env({"RESULT_SINK": "s3-metadata", "RESULT_MAC_KEY": "mac-key", "MODEL_URI": raw})
     assert settings.model_uri == ModelUri(bucket, prefix)
 
 
 @pytest.mark.parametrize("raw", ["https://b-1/models/", "s3:///models/", "models/demo", "s3://Bad_Bucket/x/"])
 def test_a_bad_model_uri_names_the_variable(raw):
     with pytest.raises(ConfigError, match="MODEL_URI must look like s3://bucket/prefix/"):
-        Settings.from_env({"RESULT_SINK": "s3-metadata", "MODEL_URI": raw})
+        Settings.from_env({"RESULT_SINK": "s3-metadata", "RESULT_MAC_KEY": "mac-key", "MODEL_URI": raw})

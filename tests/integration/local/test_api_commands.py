@@ -66,3 +66,20 @@ def test_local_api_serves_and_the_client_cli_diagnoses_through_it(real_photo, tm
     errors.seek(0)
     seen = "".join(printed) + rest + errors.read()
     assert not re.search(r"XNNPACK|TensorFlow Lite|^INFO:|\"_aws\"", seen, re.MULTILINE), seen[:2000]
+
+
+def test_local_api_with_its_port_taken_says_so_and_how_to_choose_another():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("-m", "local.api", "--port", str(port), timeout=60)
+        by_env = subprocess.run([sys.executable, "-m", "local.api"], check=False, cwd=ROOT, capture_output=True, text=True,
+                                env={**clean_env(), "LOCAL_API_PORT": str(port)}, timeout=60)
+    for answer in (result, by_env):
+        assert answer.returncode == 2, answer.stderr
+        assert f"port {port} on 127.0.0.1 is already in use" in answer.stderr
+        assert f"make api PORT={port + 1}" in answer.stderr and "--port" in answer.stderr
+        assert "Traceback" not in answer.stderr
