@@ -244,7 +244,9 @@ def seed_samples(bucket: str) -> list[str]:
     s3 = boto3.client("s3")
     keys = []
     for label, body in sample_photos(served_labels()):
-        key = f"{SAMPLE_PREFIX}{label.replace(' ', '_')}.jpg"
+        # the synthetic model's keep their short names (rust.jpg); real labels repeat a condition across crops
+        name = label.split("_", 1)[1] if label.startswith("Synthleaf_") else label.replace(" ", "_")
+        key = f"{SAMPLE_PREFIX}{name}.jpg"
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
         keys.append(key)
     return keys
