@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 RECOGNIZED = ("false when the model does not know what the photo shows (no leaf, unlike its training photos, "
               "not sure): `label` is then its closest guess, not a diagnosis to show")
 REASON = 'why not recognised, in a few words ("no leaf in the photo"); only when recognized is false'

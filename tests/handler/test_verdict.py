@@ -28,14 +28,14 @@ def no_leaf_scene() -> bytes:
     folder = LEAVES_DATA / "Test" / "Background_without_leaves"
     if not folder.is_dir():
         pytest.skip(f"{folder} not present (../shared sits beside the clone in CI)")
-    return sorted(folder.iterdir())[0].read_bytes()
+    return min(folder.iterdir()).read_bytes()
 
 
 def known_leaf() -> bytes:
     folder = LEAVES_DATA / "Test" / "Apple___Cedar_apple_rust"
     if not folder.is_dir():
         pytest.skip(f"{folder} not present (../shared sits beside the clone in CI)")
-    return sorted(folder.iterdir())[0].read_bytes()
+    return min(folder.iterdir()).read_bytes()
 
 
 def solid_colour() -> bytes:
