@@ -15,7 +15,7 @@ WORKDIR /build
 COPY model/ model/
 # Where the model comes from, inside the build context (only model/ is sent, see .dockerignore).
 # Default: the real potato-leaf model (make model); model/demo is the synthetic test fixture.
-ARG MODEL_SOURCE=model/potato
+ARG MODEL_SOURCE=model/leaves
 # ==== MODEL BUILD STEP ==========================================================================
 # MODEL_SOURCE must be an already built directory: build it outside Docker with
 #   python -m model.build --h5 my.h5 --labels labels.txt --preprocess inception --out model/mine

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EVENT ?= events/s3-put.json
 
-.PHONY: demo invoke api test test-unit lint model potato-model demo-model bench deploy-check runtime-test venvs clean
+.PHONY: demo invoke api test test-unit lint model model-build potato-model demo-model bench deploy-check runtime-test venvs clean
 
 # The real potato model and its photos live beside the clone (../shared in CI), never in the repository.
 SHARED ?= ../shared
@@ -51,6 +51,11 @@ lint: $(VENV)/.test-deps
 # (model/train.py), chosen on their Test/ folders, built by model.build (int8 where it agrees).
 model: $(VENV)/.test-deps
 	$(PY) -m model.train --shared $(SHARED) --out model/leaves
+
+# Rebuild model/leaves from its committed model.keras without retraining: conversion, parity and the
+# "not recognised" gate calibrated on both Test/ sets (no-leaf class, `embedding` layer).
+model-build: $(VENV)/.test-deps
+	$(PY) -m model.train --shared $(SHARED) --out model/leaves --build-only
 
 # The MIT potato model/potato: built from the shared Keras 2 .h5 with model.build, int8 if it
 # agrees with Keras on the 300 Test/ photos; the MIT licence and the provenance go in beside it.

@@ -11,7 +11,7 @@ from handler.errors import ConfigError
 from handler.model_download import ModelUri
 from model.imaging import MAX_IMAGE_PIXELS
 
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "potato"
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "leaves"
 SINKS = ("dynamodb", "s3-metadata", "both")
 RUNTIMES = ("litert", "keras")
 MODEL_CACHE_DIR = Path("/tmp/models")  # Lambda's only writable disk

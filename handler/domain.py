@@ -116,6 +116,9 @@ class DiagnosisRecord:
     confidence: float | None = None
     top_k: tuple[tuple[str, float], ...] = ()
     error: str | None = None
+    recognized: bool | None = None  # every "ok" result says: False when the model does not know the photo
+    reason: str | None = None  # why not recognised ("no leaf in the photo")
+    display_label: str | None = None  # the label as people read it; `label` is the stable machine name
     etag: str | None = None
     version_id: str | None = None
     sequencer: str | None = None
@@ -128,7 +131,10 @@ class DiagnosisRecord:
             "image": self.image,
             "status": self.status,
             "label": self.label,
+            "display_label": self.display_label,
             "confidence": self.confidence,
+            "recognized": self.recognized,
+            "reason": self.reason,
             "top_k": [{"label": label, "confidence": conf} for label, conf in self.top_k],
             "model_version": self.model_version,
             "error": self.error,

@@ -18,10 +18,13 @@ LABEL_META = "diagnosis-label"
 CONFIDENCE_META = "diagnosis-confidence"
 MODEL_META = "diagnosis-model"
 STATUS_META = "diagnosis-status"
+RECOGNIZED_META = "diagnosis-recognized"  # "true" | "false": does the model know what the photo shows
+REASON_META = "diagnosis-reason"  # when "false": why, in a few words (percent-encoded like the label)
+MAX_REASON_CHARS = 120  # the gate's reasons are a few words; longer is not what this module writes
 ETAG_META = "diagnosis-etag"  # the ETag of the bytes diagnosed: the MAC ties the result to them
 MAC_META = "diagnosis-mac"
 _OURS = "diagnosis-"  # every key under it is ours: an uploader's are dropped, never kept beside our result
-_SIGNED = (MODEL_META, STATUS_META, LABEL_META, CONFIDENCE_META)
+_SIGNED = (MODEL_META, STATUS_META, LABEL_META, CONFIDENCE_META, RECOGNIZED_META, REASON_META)
 MAX_USER_METADATA_BYTES = 2048  # S3: keys and values of user metadata, UTF-8, together
 _TRANSIENT_S3_CODES = {"RequestTimeout", "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
                        "InternalError", "ServiceUnavailable"}
@@ -128,6 +131,10 @@ def diagnosis_metadata(record: DiagnosisRecord) -> dict[str, str]:
         meta[LABEL_META] = quote(record.label, safe=" _-.,()'")
     if record.confidence is not None:
         meta[CONFIDENCE_META] = f"{record.confidence:.4f}"
+    if record.recognized is not None:
+        meta[RECOGNIZED_META] = "true" if record.recognized else "false"
+    if record.recognized is False and record.reason:
+        meta[REASON_META] = quote(record.reason[:MAX_REASON_CHARS], safe=" _-.,()'")
     return meta
 
 
@@ -152,7 +159,24 @@ def read_diagnosis(image: str, meta: dict[str, str]) -> dict[str, Any] | None:
     label = unquote(meta[LABEL_META], errors="replace") if LABEL_META in meta else None
     if status == "ok" and (label is None or confidence is None):
         return None
-    return {"image": image, "status": status, "label": label, "confidence": confidence, "model_version": model}
+    verdict = _read_verdict(meta)
+    if verdict is None:
+        return None
+    return {"image": image, "status": status, "label": label, "confidence": confidence, "model_version": model,
+            **verdict}
+
+
+def _read_verdict(meta: dict[str, str]) -> dict[str, Any] | None:
+    """{} (written before the verdict existed), {"recognized": True}, or False with its reason; None: not ours."""
+    recognized = meta.get(RECOGNIZED_META)
+    reason = unquote(meta[REASON_META], errors="replace") if REASON_META in meta else None
+    if recognized is None:
+        return {} if reason is None else None
+    if recognized == "true":
+        return {"recognized": True} if reason is None else None
+    if recognized != "false" or not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
+        return None
+    return {"recognized": False, "reason": reason}
 
 
 def read_verified_diagnosis(bucket: str, key: str, head: dict[str, Any], mac: ResultMac | None) -> dict[str, Any] | None:

@@ -22,7 +22,8 @@ def report_outcome(ref: ObjectRef, outcome: Outcome) -> None:
         metrics.add_metric(name=outcome.metric, unit=MetricUnit.Count, value=1)
     if outcome.status == "ok" and outcome.record is not None:
         record = outcome.record
-        _diagnosed(fields, record.label, record.confidence, record.latency_ms, record.model_version)
+        _diagnosed(fields, record.label, record.confidence, record.latency_ms, record.model_version,
+                   record.recognized is not False, record.reason)
     elif outcome.status == "rejected":
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
         logger.warning("rejected", extra={**fields, "error": outcome.reason})
@@ -34,12 +35,17 @@ def report_outcome(ref: ObjectRef, outcome: Outcome) -> None:
 def report_upload(prediction: Prediction, latency_ms: float) -> None:
     """Count and log an image diagnosed from the request's own bytes."""
     fields = {"status": "ok", "origin": UPLOAD_ORIGIN}
-    _diagnosed(fields, prediction.label, prediction.confidence, latency_ms, prediction.model_version)
+    _diagnosed(fields, prediction.label, prediction.confidence, latency_ms, prediction.model_version,
+               prediction.recognized, prediction.reason)
 
 
 def _diagnosed(fields: dict[str, Any], label: str | None, confidence: float | None, latency_ms: float,
-               model_version: str) -> None:
+               model_version: str, recognized: bool = True, reason: str | None = None) -> None:
     metrics.add_metric(name="ImagesDiagnosed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="DiagnosisLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    logger.info("diagnosed", extra={**fields, "label": label, "confidence": confidence, "latency_ms": latency_ms,
-                                    "model_version": model_version})
+    verdict: dict[str, Any] = {"recognized": recognized}
+    if not recognized:
+        metrics.add_metric(name="ImagesNotRecognised", unit=MetricUnit.Count, value=1)
+        verdict["reason"] = reason
+    logger.info("diagnosed", extra={**fields, "label": label, "confidence": confidence, **verdict,
+                                    "latency_ms": latency_ms, "model_version": model_version})

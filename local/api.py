@@ -236,20 +236,18 @@ def allow_browser_posts(bucket: str, origin: str) -> None:
 
 
 def seed_samples(bucket: str) -> list[str]:
-    """Upload one synthetic leaf per label; their S3 events get them diagnosed."""
-    import io
-
+    """Upload one photo per label of the served model (local/samples.py); their S3 events get them diagnosed."""
     import boto3
 
-    from model.synthetic import LABELS, make_leaf
+    from local.samples import sample_photos, served_labels
 
     s3 = boto3.client("s3")
     keys = []
-    for index, label in enumerate(LABELS):
-        buffer = io.BytesIO()
-        make_leaf(index, seed=800_000 + index).save(buffer, format="JPEG", quality=90)
-        key = f"{SAMPLE_PREFIX}{label.split('_', 1)[1]}.jpg"
-        s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), ContentType="image/jpeg")
+    for label, body in sample_photos(served_labels()):
+        # the synthetic model's keep their short names (rust.jpg); real labels repeat a condition across crops
+        name = label.split("_", 1)[1] if label.startswith("Synthleaf_") else label.replace(" ", "_")
+        key = f"{SAMPLE_PREFIX}{name}.jpg"
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
         keys.append(key)
     return keys
 

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 REAL_PHOTO = SHARED / "plantnet" / "sample_leaf.jpg"
 TEST_PHOTOS = SHARED / "potato" / "Test"
+NO_LEAF_FOLDER = "Background_without_leaves"
 FIXTURE_PHOTOS = Path(__file__).resolve().parent / "demo_photos"
 PER_CLASS = 3
 PREFIX = "garden-images/"
@@ -58,8 +59,10 @@ def photo_folder(shared_photos: Path = TEST_PHOTOS) -> Path:
     return shared_photos if shared_photos.is_dir() else FIXTURE_PHOTOS
 
 
-def demo_uploads(photos: Path, real_photo: Path | None) -> list[Upload]:
-    """The first PER_CLASS photos of each class folder, the phone photo if present, and a PDF named .jpg."""
+def demo_uploads(photos: Path, real_photo: Path | None, labels: tuple[str, ...] = (),
+                 leaves: Path | None = None) -> list[Upload]:
+    """The first PER_CLASS photos of each class folder, one of each further class the model knows (and a
+    no-leaf scene) from `leaves` when present, the phone photo if present, and a PDF named .jpg."""
     uploads = []
     folders = sorted(p for p in photos.iterdir() if p.is_dir())
     for n, folder in enumerate(folders):
@@ -68,11 +71,29 @@ def demo_uploads(photos: Path, real_photo: Path | None) -> list[Upload]:
             # PlantVillage names are "<uuid>___RS_LB 4026.JPG": the part after the uuid is enough for a key.
             name = UNICODE_NAMES[n % len(UNICODE_NAMES)] if i == len(files) - 1 else path.name.rsplit("___", 1)[-1]
             uploads.append(Upload(f"{PREFIX}potato/{folder.name}/{name}", path.read_bytes(), "image/jpeg", folder.name))
+    leaves = leaves or photos.parent.parent / "leaves" / "Test"  # beside ../shared's potato Test/ only
+    if labels and leaves.is_dir():
+        uploads.extend(_leaf_uploads(leaves, labels))
     if real_photo and real_photo.is_file():
         uploads.append(Upload(f"{PREFIX}phone/sample_leaf.jpg", real_photo.read_bytes(), "image/jpeg"))
     uploads.append(Upload(f"{PREFIX}phone/not-a-photo.jpg", b"%PDF-1.4 this is not an image", "image/jpeg",
                           rejected=True))
     return uploads
+
+
+def _leaf_uploads(leaves: Path, labels: tuple[str, ...]) -> list[Upload]:
+    uploads, scenes = [], []
+    for folder in sorted(p for p in leaves.iterdir() if p.is_dir()):
+        first = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:1]
+        if not first:
+            continue
+        if folder.name == NO_LEAF_FOLDER:  # a scene with no leaf: the model should say so, not diagnose it
+            scenes.append(Upload(f"{PREFIX}scene/no-leaf scene.jpg", first[0].read_bytes(), "image/jpeg"))
+        elif expected_label(folder.name, labels):
+            name = first[0].name.rsplit("___", 1)[-1]
+            uploads.append(Upload(f"{PREFIX}leaves/{folder.name}/{name}", first[0].read_bytes(), "image/jpeg",
+                                  folder.name))
+    return uploads + scenes
 
 
 def configure(verbose: bool) -> None:
@@ -105,7 +126,7 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
               f"{container.settings.model_runtime}): {init_s:.2f} s")
 
         s3 = boto3.client("s3")
-        uploads = demo_uploads(photos, real_photo)
+        uploads = demo_uploads(photos, real_photo, meta.labels)
         for upload in uploads:
             s3.put_object(Bucket=stack.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
         print(f"uploaded {len(uploads)} objects from {photos}; delivering the events S3 emitted to the handler ...")
@@ -122,7 +143,7 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
                 print(json.dumps(result))
         print(f"{invocations} events handled: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         print("(skipped = the ObjectCreated:Copy events fired by our own metadata write-back; none re-diagnosed)\n")
-        return report(stack.bucket, uploads, container.table, meta.labels)
+        return report(stack.bucket, uploads, container.table, meta.labels, meta)
 
 
 def expected_label(folder: str, labels: tuple[str, ...]) -> str | None:
@@ -138,33 +159,45 @@ def check(upload: Upload, item: dict[str, Any], labels: tuple[str, ...]) -> tupl
     if upload.rejected:
         return ("rejected, rightly", True) if status == "rejected" else (f"NOT REJECTED ({status})", False)
     if upload.folder is None:
-        return NO_FOLDER, status == "ok"
+        return (NOT_RECOGNISED if item.get("recognized") is False else NO_FOLDER), status == "ok"
     expected = expected_label(upload.folder, labels)
+    if status == "ok" and item.get("recognized") is False:
+        return f"{NOT_RECOGNISED} (folder: {expected or upload.folder})", True  # the model abstained: no wrong answer
     if status == "ok" and item.get("label") == expected:
         return "matches folder", True
     return f"MISMATCH (folder: {expected or upload.folder})", False
 
 
-def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ...]) -> int:
+def shown_label(item: dict[str, Any]) -> str:
+    """The label column: the verdict when the model does not know the photo, else the readable label."""
+    if item.get("status") == "ok" and item.get("recognized") is False:
+        return f"{NOT_RECOGNISED}: {item.get('reason') or '-'}"
+    return item.get("display_label") or item.get("label") or item.get("error", "-")
+
+
+def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ...], model: Any = None) -> int:
     import boto3
 
     s3 = boto3.client("s3")
     rows = []
     folders: list[str] = []
     bad = matched = labelled = 0
+    unrecognised: list[str] = []
     for upload in uploads:
         item = table.get(f"s3://{bucket}/{upload.key}") or {}
         meta = s3.head_object(Bucket=bucket, Key=upload.key).get("Metadata", {})
         verdict, good = check(upload, item, labels)
         bad += not good
+        if item.get("recognized") is False:
+            unrecognised.append(upload.key.rpartition("/")[2])
         if upload.folder:
             labelled += 1
-            matched += good
+            matched += verdict == "matches folder"
         confidence = item.get("confidence", "")
         folder, _, name = upload.key.removeprefix(PREFIX).rpartition("/")
         folders.append(folder)
         rows.append((INDENT + name, item.get("status", "MISSING"),
-                     item.get("label") or item.get("error", "-"),
+                     shown_label(item),
                      f"{float(confidence):.3f}" if confidence != "" else "", str(item.get("latency_ms", "")),
                      _same_or(meta.get("diagnosis-label", "-"), item.get("label")), verdict))
     header, *lines = render_table(_HEADER, rows, max_width=TABLE_WIDTH, keep_end=(0,))
@@ -178,11 +211,25 @@ def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ..
         if row[1] == "rejected":  # the reason in full: the table may have cut it
             print(f"{row[0].strip()}: {row[2]}")
     if any(r[-1] == NO_FOLDER for r in rows):
-        print(f"({NO_FOLDER}: not a potato lab photo; the model still answers potato)")
-    print(f"\n{len(rows)} stored results, {missing} missing; {matched} of {labelled} labelled photos match their folder")
-    print("the model knows lab photos of single potato leaves (PlantVillage, CC BY-SA 3.0);\n"
-          "it is not a plant pathologist: see model/MODEL_CARD.md")
+        print(f"({NO_FOLDER}: a photo from no class folder; the model's answer is its closest class)")
+    summary = f"{matched} of {labelled} labelled photos match their folder"
+    if unrecognised:
+        summary += f"; {len(unrecognised)} not recognised: {', '.join(unrecognised)}"
+    print(f"\n{len(rows)} stored results, {missing} missing")
+    print(truncate(summary, TABLE_WIDTH, keep_end=False))
+    print(f"{knows(model, labels)}\nit is not a plant pathologist: see model/MODEL_CARD.md")
     return 1 if bad else 0
+
+
+def knows(model: Any, labels: tuple[str, ...]) -> str:
+    """What the served model knows, from its own metadata (never a fixed crop name)."""
+    extra = getattr(model, "extra", {}) or {}
+    no_leaf = set(extra.get("no_leaf_labels", ()))
+    names = extra.get("display_names", {})
+    crops = sorted({(names.get(label) or label).replace("___", "_").split(" — ")[0].split("_")[0]
+                    for label in labels if label not in no_leaf})
+    name = getattr(model, "name", None) or "the model"
+    return f"{name} knows {len(labels) - len(no_leaf)} classes of {', '.join(crops)} leaves"
 
 
 def _same_or(written: str, label: str | None) -> str:
@@ -193,6 +240,7 @@ def _same_or(written: str, label: str | None) -> str:
 _HEADER = ("photo", "status", "label / error", "conf.", "ms", "S3 metadata", "check")
 TABLE_WIDTH = 120  # a terminal's width, with room to spare: long keys and errors lose their middle or end
 NO_FOLDER = "no folder label"
+NOT_RECOGNISED = "not recognised"
 INDENT = "  "  # a photo's row, under its folder's line
 
 

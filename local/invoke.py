@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import itertools
 import json
 import os
@@ -32,21 +31,21 @@ from local.context import LocalContext
 
 
 def seed_objects(event: dict[str, Any]) -> dict[str, Any]:
-    """Upload a synthetic leaf at every object the event names; return the event with matching ETags."""
+    """Upload a photo of the served model's labels at every object the event names (local/samples.py);
+    return the event with matching ETags."""
     import boto3
 
-    from model.synthetic import LABELS, make_leaf
+    from local.samples import sample_photos, served_labels
 
     s3 = boto3.client("s3")
     count = itertools.count()
+    photos = sample_photos(served_labels(), seed=700_000)
 
     def upload(bucket: str, key: str) -> tuple[str, int]:
-        index = next(count)
-        buffer = io.BytesIO()
-        make_leaf(index % len(LABELS), seed=700_000 + index).save(buffer, format="JPEG", quality=90)
-        response = s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), ContentType="image/jpeg")
-        print(f"seeded s3://{bucket}/{key} with a synthetic {LABELS[index % len(LABELS)]} leaf", file=sys.stderr)
-        return response["ETag"].strip('"'), buffer.tell()
+        label, body = photos[next(count) % len(photos)]
+        response = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
+        print(f"seeded s3://{bucket}/{key} with a photo of {label}", file=sys.stderr)
+        return response["ETag"].strip('"'), len(body)
 
     seeded = copy.deepcopy(event)
     _visit_objects(seeded, upload)

@@ -34,6 +34,15 @@ class Prediction:
     recognized: bool = True
     reason: str | None = None
     embedding_distance: float | None = None  # the embedding rule's score (None: the model has no such rule)
+    display_label: str | None = None  # the label as people read it ("Apple — Cedar apple rust"); `label` stays stable
+
+
+def readable_label(label: str, display_names: Mapping[str, str] | None = None) -> str:
+    """The model's own display name for a label, else `Crop___Disease_name` read as "Crop — Disease name"."""
+    if display_names and isinstance(display_names.get(label), str):
+        return display_names[label]
+    crop, sep, rest = label.partition("___") if "___" in label else label.partition("_")
+    return f"{crop} — {rest.replace('_', ' ')}" if sep and rest else label.replace("_", " ")
 
 
 Outputs = tuple[np.ndarray, "np.ndarray | None"]  # (N, classes) probabilities, (N, dim) embeddings or None
@@ -244,7 +253,8 @@ class Classifier:
         verdict = self.rules.judge(top[0][0], float(probs[order[0]]), None if embeddings is None else embeddings[0])
         distance = None if verdict.distance is None else round(verdict.distance, 4)
         return Prediction(label=top[0][0], confidence=top[0][1], top_k=top, model_version=self.model_version,
-                          recognized=verdict.recognized, reason=verdict.reason, embedding_distance=distance)
+                          recognized=verdict.recognized, reason=verdict.reason, embedding_distance=distance,
+                          display_label=readable_label(top[0][0], self.meta.extra.get("display_names")))
 
 
 def load_classifier(

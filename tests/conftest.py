@@ -15,7 +15,9 @@ EVENTS = ROOT / "events"
 SHARED = ROOT.parent / "shared" / "data" / "plantnet"
 REAL_PHOTO = SHARED / "sample_leaf.jpg"
 POTATO_DATA = ROOT.parent / "shared" / "data" / "potato"
-POTATO_MODEL_DIR = ROOT / "model" / "potato"  # the bundled default: tests of real diagnoses use it
+POTATO_MODEL_DIR = ROOT / "model" / "potato"  # the MIT potato model: tests of real potato diagnoses use it
+LEAVES_MODEL_DIR = ROOT / "model" / "leaves"  # the bundled default (handler/config.py)
+LEAVES_DATA = ROOT.parent / "shared" / "data" / "leaves"
 # The synthetic-leaf model is a test fixture: tests that send leaves of known synthetic condition
 # (model/synthetic.py) and expect that label back run it. handler.app builds its container from the
 # environment at import, so the default is set here, before any test module imports it; tests of

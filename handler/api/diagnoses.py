@@ -54,7 +54,10 @@ class DiagnosisApi:
         return {
             "status": "ok",
             "label": prediction.label,
+            "display_label": prediction.display_label,
             "confidence": prediction.confidence,
+            "recognized": prediction.recognized,
+            **({} if prediction.recognized else {"reason": prediction.reason}),
             "top_k": [{"label": label, "confidence": conf} for label, conf in prediction.top_k],
             "model_version": prediction.model_version,
             "latency_ms": latency_ms,

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+RECOGNIZED = ("false when the model does not know what the photo shows (no leaf, unlike its training photos, "
+              "not sure): `label` is then its closest guess, not a diagnosis to show")
+REASON = 'why not recognised, in a few words ("no leaf in the photo"); only when recognized is false'
+DISPLAY_LABEL = 'the label as people read it ("Apple — Cedar apple rust"), from the model\'s display names'
+
 
 class Candidate(BaseModel):
     label: str
@@ -15,8 +20,11 @@ class Prediction(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    label: str = Field(description="top-1 class")
+    label: str = Field(description="top-1 class (the stable machine label)")
     confidence: float = Field(description="its probability, 0..1")
+    recognized: bool = Field(default=True, description=RECOGNIZED)
+    reason: str | None = Field(default=None, description=REASON)
+    display_label: str | None = Field(default=None, description=DISPLAY_LABEL)
     top_k: list[Candidate] = Field(default_factory=list)
     model_version: str | None = None
 
@@ -29,6 +37,10 @@ class Diagnosis(BaseModel):
     status: str = Field(description="ok, or rejected with an error (stored records only)")
     label: str | None = None
     confidence: float | None = None
+    recognized: bool | None = Field(default=None, description=RECOGNIZED + " (every ok result; absent on records "
+                                    "stored before the verdict existed)")
+    reason: str | None = Field(default=None, description=REASON)
+    display_label: str | None = Field(default=None, description=DISPLAY_LABEL)
     top_k: list[Candidate] = Field(default_factory=list)
     model_version: str
     image: str | None = Field(default=None, description="s3://bucket/key of a stored record")

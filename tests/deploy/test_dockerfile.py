@@ -151,7 +151,7 @@ def test_final_stage_copies_code_and_the_model_where_the_function_looks(stages):
 
 def test_model_stage_keeps_the_model_source_hook(stages):
     model = stage_named(stages, "model")
-    assert model.args.get("MODEL_SOURCE") == "model/potato"  # the bundled default, handler/config.py
+    assert model.args.get("MODEL_SOURCE") == "model/leaves"  # the bundled default, handler/config.py
     assert any("$MODEL_SOURCE" in command for command in model.commands("RUN"))
     assert "MODEL BUILD STEP" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
 

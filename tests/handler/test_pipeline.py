@@ -83,7 +83,7 @@ def test_threads_sharing_a_classifier_take_turns_in_the_interpreter():
 
     meta = read_metadata(BUNDLED_MODEL_DIR)
     backend = OneAtATimeBackend()
-    classifier = Classifier(meta.__class__(**{**meta.__dict__, "labels": ("a", "b")}), backend)
+    classifier = Classifier(meta.__class__(**{**meta.__dict__, "labels": ("a", "b"), "extra": {}}), backend)
     image = Image.new("RGB", (meta.width, meta.height), "green")
     run_together([lambda: [classifier.classify(image) for _ in range(10)]] * 4)
     assert backend.calls == 40 and backend.most == 1

@@ -52,6 +52,7 @@ def test_local_api_serves_and_the_client_cli_diagnoses_through_it(real_photo, tm
         photo = run("-m", "local.client", str(REAL_PHOTO), "--api", url, timeout=60)
         assert photo.returncode == 0, photo.stderr
         assert "confidence" in photo.stdout
+        # The seeded samples match the served model (here the synthetic one: MODEL_DIR=model/demo).
         sample = run("-m", "local.client", "--result", "garden-images/samples/rust.jpg", "--api", url, timeout=60)
         assert sample.returncode == 0 and sample.stdout.startswith("Synthleaf_rust"), sample.stdout + sample.stderr
         refused = run("-m", "local.client", "ftp://leaf-images-local.s3.amazonaws.com/garden-images/a.jpg", "--api", url, timeout=60)

@@ -53,16 +53,24 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
     assert result.returncode == 0, result.stdout + result.stderr
     rows = demo_rows(result.stdout)
     labelled = {key: row for key, row in rows.items() if key.startswith("garden-images/potato/")}
-    assert len(labelled) == 9 and "9 of 9 labelled photos match their folder" in result.stdout
+    assert len(labelled) == 9
+    # Every further class the model knows, one photo each; the no-leaf scene and the phone photo not recognised.
+    assert sum(key.startswith("garden-images/leaves/") for key in rows) == 8
+    assert ("17 of 17 labelled photos match their folder; 2 not recognised: no-leaf scene.jpg, sample_leaf.jpg"
+            in result.stdout)
+    scene = rows["garden-images/scene/no-leaf scene.jpg"]
+    assert scene.startswith("ok") and "not recognised: no leaf" in scene and scene.endswith("not recognised")
     for key, row in labelled.items():
-        expected = {"Potato___Early_blight": "Potato_Early blight", "Potato___Late_blight": "Potato_Late blight",
-                    "Potato___healthy": "Potato_healthy"}[key.split("/")[2]]
+        expected = {"Potato___Early_blight": "Potato — Early blight", "Potato___Late_blight": "Potato — Late blight",
+                    "Potato___healthy": "Potato — Healthy"}[key.split("/")[2]]
         assert row.split()[0] == "ok" and f"  {expected}  " in row and row.endswith("matches folder"), (key, row)
     assert {"ジャガイモの葉 3.jpg", "feuille nº 3 – mildiou.jpg", "Dürrfleckenkrankheit – Blatt 3.jpg"} <= {
         key.rsplit("/", 1)[1] for key in labelled}
     assert any(" " in key.rsplit("/", 1)[1] and key.isascii() for key in labelled)  # PlantVillage's own names
     assert rows["garden-images/phone/sample_leaf.jpg"].split()[0] == "ok"
-    assert "no folder label" in rows["garden-images/phone/sample_leaf.jpg"]
+    assert rows["garden-images/phone/sample_leaf.jpg"].endswith("not recognised")  # the houseplant
+    assert "leaves-plantvillage knows 11 classes of Apple, Blueberry, Orange, Potato, Strawberry leaves" in result.stdout
+    assert "single potato leaves" not in result.stdout and "answers potato" not in result.stdout
     pdf = rows["garden-images/phone/not-a-photo.jpg"]
     assert pdf.startswith("rejected") and pdf.endswith("rejected, rightly")
     assert "not-a-photo.jpg: PDF files are not accepted" in result.stdout  # the reason in full, under the table

@@ -1,4 +1,5 @@
-"""The bundled default model/potato: intact, attributed, and accurate on real Test/ photos through the handler."""
+"""The potato model/potato (the worked third-party example; model/leaves is the bundled default): intact,
+attributed, and accurate on real Test/ photos through the handler."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ LABELS = ("Potato_Early blight", "Potato_Late blight", "Potato_healthy")
 MIN_ACCURACY = 0.97
 
 
-def test_the_bundled_default_is_the_potato_model_with_its_licence_and_provenance():
-    assert BUNDLED_MODEL_DIR == POTATO_MODEL_DIR
+def test_the_potato_model_keeps_its_licence_and_provenance_beside_the_leaf_default():
+    assert BUNDLED_MODEL_DIR == ROOT / "model" / "leaves"
     meta = read_metadata(POTATO_MODEL_DIR)
     assert meta.labels == LABELS and (meta.height, meta.width, meta.preprocess) == (224, 224, "raw")
     assert meta.source_format == "h5" and meta.keras_file == "model.h5"
@@ -39,7 +40,7 @@ def test_accuracy_on_every_test_photo_through_the_handler_is_at_least_97_percent
     if not POTATO_DATA.is_dir():
         pytest.skip(f"{POTATO_DATA} not present (../shared sits beside the clone in CI)")
     # The handler's own path for bytes: model.imaging.decode_image, then the LiteRT classifier.
-    diagnoser = Container(Settings(model_dir=BUNDLED_MODEL_DIR)).diagnoser
+    diagnoser = Container(Settings(model_dir=POTATO_MODEL_DIR)).diagnoser
     by_key = {label_key(label): label for label in LABELS}
     per_class: dict[str, list[bool]] = {label: [] for label in LABELS}
     for folder in sorted((POTATO_DATA / "Test").iterdir()):
