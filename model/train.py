@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def publish(work: Path, to: Path, figures: dict[str, float]) -> None:
 
 
 def bundle(keras_path: Path, labels_path: Path, shared: Path, out: Path, training: dict, work: Path,
-           without: list[str] = ()) -> None:
+           without: Sequence[str] = ()) -> None:
     """model.build (int8 where it agrees with Keras) with the "not recognised" gate calibrated on both Test/
     sets (the no-leaf class, the `embedding` layer), then the display names and licences. Folders of a
     crop left out (`without`) stay out of the samples: they would calibrate the gate on the unknown crop."""
