@@ -7,7 +7,6 @@ skips, saying so, where they are absent. Nothing is downloaded: the page inlines
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,31 +14,16 @@ import pytest
 from local.api import serve
 from model.synthetic import LABELS
 from tests.conftest import REAL_PHOTO
+from tests.e2e.chromium import chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 OPERATION = "#operations-diagnosis-seed_prediction_Diagnosis_prediction_post"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="headless Chromium not installed: apt-get install chromium chromium-driver",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def browser(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (requirements-dev.txt)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,1600", f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    # The Debian driver, never Selenium Manager (which would try to download one).
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    yield from chromium(tmp_path / "profile", 1280, 1600, console=False)
 
 
 def test_uploading_the_real_photo_on_the_docs_page_shows_the_diagnosis(app, browser, real_photo, tmp_path):

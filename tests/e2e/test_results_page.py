@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,18 +23,14 @@ from multipart import MultipartParser, parse_options_header
 
 from handler.web import page_body, page_headers
 from tests.conftest import REAL_PHOTO, ROOT
+from tests.e2e.chromium import chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = ROOT / "build"
 PHOTO = REAL_PHOTO if REAL_PHOTO.is_file() else ROOT / "local" / "demo_photos" / "Potato___healthy" / "Potato_healthy-26-_0_4635.jpg"
 HOSTILE = "<script>window.pwned=1</script>"
 KEY = "garden-images/uploads/01JE0000000000000000000000-leaf.jpg"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="headless Chromium not installed: apt-get install chromium chromium-driver",
-)
+pytestmark = needs_chromium
 
 
 def diagnosis(**fields: Any) -> dict[str, Any]:
@@ -166,19 +161,8 @@ def stand_in_servers(stand_in: StandIn) -> Iterator[StandIn]:
 
 @pytest.fixture
 def browser(tmp_path):
-    """Headless Chromium at a phone's width (as tests/e2e/test_docs_browser.py starts it), console logged."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (requirements-dev.txt)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=412,1700", f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    """Headless Chromium at a phone's width, console logged."""
+    yield from chromium(tmp_path / "profile", 412, 1700, console=True)
 
 
 def _wait(browser: Any):

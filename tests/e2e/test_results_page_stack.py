@@ -20,12 +20,10 @@ import pytest
 
 from local.api import api_stack
 from tests.conftest import POTATO_DATA, POTATO_MODEL_DIR, ROOT
-from tests.e2e.test_results_page import CHROMEDRIVER, CHROMIUM, SCREENSHOTS, browser  # noqa: F401 - the fixture
+from tests.e2e.chromium import needs_chromium
+from tests.e2e.test_results_page import SCREENSHOTS, browser  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="headless Chromium not installed: apt-get install chromium chromium-driver",
-)
+pytestmark = needs_chromium
 HOSTILE_KEY = "garden-images/<script>window.pwned=1</script><img src=x onerror=window.pwned=2>.jpg"
 
 
