@@ -18,8 +18,7 @@ from typing import Any
 
 from local.aws import create_resources, drain_events, moto_server, use_local_credentials
 from local.context import LocalContext
-from model.evaluate import EvaluationError, Outcome, Photo, arguments, evaluate
-from model.evaluation_report import render
+from model.evaluate import EvaluationError, Outcome, Photo, arguments, evaluate, print_report
 from model.metadata import ModelMetadata
 
 BUCKET = "leaf-images-evaluate"
@@ -86,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except EvaluationError as exc:
         print(f"local.evaluate_s3: error: {exc}", file=sys.stderr)
         return 2
-    print(render(result))
-    print(f"\nwrote {args.out / 'evaluation.json'}, {args.out / 'confusion.png'} and {args.out / 'scores.png'}")
+    print_report(result, args.out)
     return 0
 
 

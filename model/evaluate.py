@@ -210,9 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     except EvaluationError as exc:
         print(f"model.evaluate: error: {exc}", file=sys.stderr)
         return 2
-    print(render(result))
-    print(f"\nwrote {args.out / 'evaluation.json'}, {args.out / 'confusion.png'} and {args.out / 'scores.png'}")
+    print_report(result, args.out)
     return 0
+
+
+def print_report(result: dict[str, Any], out: Path) -> None:
+    """The report a person reads, then where its files went (also local.evaluate_s3's output)."""
+    print(render(result))
+    print(f"\nwrote {out / 'evaluation.json'}, {out / 'confusion.png'} and {out / 'scores.png'}")
 
 
 if __name__ == "__main__":
