@@ -85,8 +85,6 @@ $(DEPLOY_VENV)/.deps: requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/pip install --progress-bar on -r requirements-deploy.txt
 	touch $@
 
-# The deploy and runtime venvs alone (CI installs them while the tests run).
-venvs: $(DEPLOY_VENV)/.deps $(RUNTIME_VENV)/.deps
 
 deploy-check: $(DEPLOY_VENV)/.deps
 	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/cfn-lint template.yaml
@@ -104,6 +102,9 @@ deploy-check: $(DEPLOY_VENV)/.deps
 RUNTIME_TESTS := test_runtime_set test_runtime_interface test_s3_upload test_buffered test_event_sources \
   test_api_events test_presigned_upload
 RUNTIME_VENV := .venv-runtime
+
+# The deploy and runtime venvs alone (CI installs them while the tests run).
+venvs: $(DEPLOY_VENV)/.deps $(RUNTIME_VENV)/.deps
 ARCH := $(shell uname -m)
 $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
 	PYENV_VERSION=3.12.1 python3.12 -m venv $(RUNTIME_VENV) || $(PYTHON) -m venv $(RUNTIME_VENV)
