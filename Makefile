@@ -119,7 +119,7 @@ $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
 runtime-test: $(RUNTIME_VENV)/.deps
 	$(RUNTIME_VENV)/bin/python layer/resolve.py --arch $(ARCH) \
 	  --python $$($(RUNTIME_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	  --botocore-services s3,dynamodb,sqs,xray,iam,events,s3control,cloudformation --out build/runtime-$(ARCH)
+	  --botocore-services s3,dynamodb,kms,sqs,xray,iam,events,s3control,cloudformation --out build/runtime-$(ARCH)
 	PYTHONPATH=$(CURDIR)/build/runtime-$(ARCH) RUNTIME_ONLY=1 $(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider \
 	  $(patsubst %,tests/e2e/%.py,$(RUNTIME_TESTS))
 
