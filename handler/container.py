@@ -40,20 +40,21 @@ class Container:
     def __init__(self, settings: Settings, *, s3: Any = None, dynamodb: Any = None, kms: Any = None,
                  classifier: Classifier | None = None, record_workers: int = RECORD_WORKERS, events: Any = None) -> None:
         self.settings = settings
-        self._s3 = s3
-        self._dynamodb = dynamodb
-        self._kms = kms
-        self._events = events
+        self._clients: dict[str, Any] = {"s3": s3, "dynamodb": dynamodb, "kms": kms, "events": events}
         self._classifier = classifier
         self._record_workers = record_workers
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
+        return self._client("s3")
+
+    def _client(self, service: str) -> Any:
+        """The client injected for this service, else one made on first use (only what the sink needs)."""
+        if self._clients[service] is None:
             import boto3
 
-            self._s3 = boto3.client("s3", config=client_config())
-        return self._s3
+            self._clients[service] = boto3.client(service, config=client_config())
+        return self._clients[service]
 
     @cached_property
     def presigner(self) -> Any:
@@ -67,19 +68,11 @@ class Container:
 
     @property
     def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            import boto3
-
-            self._dynamodb = boto3.client("dynamodb", config=client_config())
-        return self._dynamodb
+        return self._client("dynamodb")
 
     @property
     def kms(self) -> Any:
-        if self._kms is None:
-            import boto3
-
-            self._kms = boto3.client("kms", config=client_config())
-        return self._kms
+        return self._client("kms")
 
     @cached_property
     def result_mac(self) -> ResultMac | None:
@@ -87,13 +80,9 @@ class Container:
         key = self.settings.result_mac_key
         return ResultMac(self.kms, key) if key else None
 
-    @cached_property
+    @property
     def events(self) -> Any:
-        if self._events is None:
-            import boto3
-
-            self._events = boto3.client("events", config=client_config())
-        return self._events
+        return self._client("events")
 
     @cached_property
     def completion_events(self) -> CompletionEvents | None:
