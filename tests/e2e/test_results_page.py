@@ -200,6 +200,8 @@ def test_a_photo_is_uploaded_with_progress_and_its_result_and_the_gallery_are_sh
         browser.find_element(By.ID, "more").click()
         _wait(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#gallery li")) == 4)
         tiles = [tile.text for tile in browser.find_elements(By.CSS_SELECTOR, "#gallery li")]
+        drawn = "return [...document.querySelectorAll('#gallery img')].every(i => i.complete)"
+        _wait(browser).until(lambda b: b.execute_script(drawn))  # the last tile's image may still be loading
         thumbnails_drawn = browser.execute_script(
             "return [...document.querySelectorAll('#gallery img')].map(i => i.complete && i.naturalWidth > 0)")
         more_hidden = not browser.find_element(By.ID, "more").is_displayed()
