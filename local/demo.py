@@ -4,14 +4,17 @@
 
 Starts moto's server on 127.0.0.1, creates the bucket (S3→SQS notifications on the prefix), the
 table and the queue, uploads real potato-leaf photos from ../shared/data/potato/Test (three per
-class; keys with spaces and unicode), the 12 MP phone photo and a PDF named .jpg, feeds the events
-S3 emitted to the handler, and prints what was stored and whether each label matches the photo's
-folder. Without ../shared it uses the attributed photos in local/demo_photos/.
+class; keys with spaces and unicode), one photo of every other class the model knows and a scene
+with no leaf from ../shared/data/leaves/Test, the 12 MP houseplant phone photo, a blue square and a
+PDF named .jpg, feeds the events S3 emitted to the handler, and prints what was stored and whether
+each label matches the photo's folder. Without ../shared it uses the attributed photos in
+local/demo_photos/ (potato) and local/demo_leaves/ (the other classes and the scene).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -37,8 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 REAL_PHOTO = SHARED / "plantnet" / "sample_leaf.jpg"
 TEST_PHOTOS = SHARED / "potato" / "Test"
+LEAF_PHOTOS = SHARED / "leaves" / "Test"
 NO_LEAF_FOLDER = "Background_without_leaves"
 FIXTURE_PHOTOS = Path(__file__).resolve().parent / "demo_photos"
+FIXTURE_LEAVES = Path(__file__).resolve().parent / "demo_leaves"
 PER_CLASS = 3
 PREFIX = "garden-images/"
 # The last photo of each class is uploaded under a name in another script, as people name files.
@@ -59,10 +64,16 @@ def photo_folder(shared_photos: Path = TEST_PHOTOS) -> Path:
     return shared_photos if shared_photos.is_dir() else FIXTURE_PHOTOS
 
 
+def leaf_folder(shared_leaves: Path = LEAF_PHOTOS) -> Path:
+    """../shared's other leaf classes when present, else one committed photo of each."""
+    return shared_leaves if shared_leaves.is_dir() else FIXTURE_LEAVES
+
+
 def demo_uploads(photos: Path, real_photo: Path | None, labels: tuple[str, ...] = (),
                  leaves: Path | None = None) -> list[Upload]:
     """The first PER_CLASS photos of each class folder, one of each further class the model knows (and a
-    no-leaf scene) from `leaves` when present, the phone photo if present, and a PDF named .jpg."""
+    no-leaf scene) from `leaves` when given, the phone photo if present, a blue square (a picture of
+    nothing: the model should say it does not know it) and a PDF named .jpg."""
     uploads = []
     folders = sorted(p for p in photos.iterdir() if p.is_dir())
     for n, folder in enumerate(folders):
@@ -71,14 +82,23 @@ def demo_uploads(photos: Path, real_photo: Path | None, labels: tuple[str, ...] 
             # PlantVillage names are "<uuid>___RS_LB 4026.JPG": the part after the uuid is enough for a key.
             name = UNICODE_NAMES[n % len(UNICODE_NAMES)] if i == len(files) - 1 else path.name.rsplit("___", 1)[-1]
             uploads.append(Upload(f"{PREFIX}potato/{folder.name}/{name}", path.read_bytes(), "image/jpeg", folder.name))
-    leaves = leaves or photos.parent.parent / "leaves" / "Test"  # beside ../shared's potato Test/ only
-    if labels and leaves.is_dir():
+    if labels and leaves and leaves.is_dir():
         uploads.extend(_leaf_uploads(leaves, labels))
+    uploads.append(Upload(f"{PREFIX}other/blue square.png", blue_square(), "image/png"))
     if real_photo and real_photo.is_file():
         uploads.append(Upload(f"{PREFIX}phone/sample_leaf.jpg", real_photo.read_bytes(), "image/jpeg"))
     uploads.append(Upload(f"{PREFIX}phone/not-a-photo.jpg", b"%PDF-1.4 this is not an image", "image/jpeg",
                           rejected=True))
     return uploads
+
+
+def blue_square() -> bytes:
+    """A 256×256 PNG of one colour: not a photo of anything."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (30, 60, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _leaf_uploads(leaves: Path, labels: tuple[str, ...]) -> list[Upload]:
@@ -103,7 +123,7 @@ def configure(verbose: bool) -> None:
     quiet.configure(verbose)
 
 
-def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
+def run(photos: Path, real_photo: Path | None, verbose: bool = False, leaves: Path | None = None) -> int:
     import boto3
 
     configure(verbose)
@@ -126,10 +146,10 @@ def run(photos: Path, real_photo: Path | None, verbose: bool = False) -> int:
               f"{container.settings.model_runtime}): {init_s:.2f} s")
 
         s3 = boto3.client("s3")
-        uploads = demo_uploads(photos, real_photo, meta.labels)
+        uploads = demo_uploads(photos, real_photo, meta.labels, leaves)
         for upload in uploads:
             s3.put_object(Bucket=stack.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
-        print(f"uploaded {len(uploads)} objects from {photos}; delivering the events S3 emitted to the handler ...")
+        print(f"uploaded {len(uploads)} objects; delivering the events S3 emitted to the handler ...")
 
         counts: dict[str, int] = {}
         invocations = 0
@@ -207,8 +227,8 @@ def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ..
             print(truncate(f"{PREFIX}{folders[n]}/", TABLE_WIDTH, keep_end=True))
         print(line)
     missing = sum(1 for r in rows if r[1] == "MISSING")
-    for row in rows:
-        if row[1] == "rejected":  # the reason in full: the table may have cut it
+    for row in rows:  # the reason in full for refused and unrecognised photos: the table may have cut it
+        if row[1] == "rejected" or row[2].startswith(f"{NOT_RECOGNISED}:"):
             print(f"{row[0].strip()}: {row[2]}")
     if any(r[-1] == NO_FOLDER for r in rows):
         print(f"({NO_FOLDER}: a photo from no class folder; the model's answer is its closest class)")
@@ -248,10 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=photo_folder(),
                         help="one folder of photos per class (default: ../shared's Test/, else local/demo_photos)")
+    parser.add_argument("--leaves", type=Path, default=leaf_folder(),
+                        help="one folder per further class, one photo of each is uploaded "
+                             "(default: ../shared/data/leaves/Test, else local/demo_leaves)")
     parser.add_argument("--photo", type=Path, default=REAL_PHOTO, help="an unlabelled phone photo to upload too")
     parser.add_argument("--verbose", action="store_true", help="show the handler's JSON logs and metrics")
     args = parser.parse_args(argv)
-    return run(args.photos, args.photo, args.verbose)
+    return run(args.photos, args.photo, args.verbose, args.leaves)
 
 
 if __name__ == "__main__":

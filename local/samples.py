@@ -1,6 +1,6 @@
 """Photos that match the served model, for `make api` and `make invoke` to seed: one per label.
 
-A real photo of each label from ../shared's Test/ folders (or local/demo_photos/) when the model's
+A real photo of each label from ../shared's Test/ folders (or local/demo_photos/ and local/demo_leaves/) when the model's
 labels name them; a synthetic leaf for the synthetic model's labels (model/synthetic.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO_ROOTS = (ROOT.parent / "shared" / "data" / "potato" / "Test", ROOT.parent / "shared" / "data" / "leaves" / "Test",
-               ROOT / "local" / "demo_photos")
+               ROOT / "local" / "demo_photos", ROOT / "local" / "demo_leaves")
 SUFFIXES = (".jpg", ".jpeg", ".png")
 
 

@@ -56,8 +56,8 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
     assert len(labelled) == 9
     # Every further class the model knows, one photo each; the no-leaf scene and the phone photo not recognised.
     assert sum(key.startswith("garden-images/leaves/") for key in rows) == 8
-    assert ("17 of 17 labelled photos match their folder; 2 not recognised: no-leaf scene.jpg, sample_leaf.jpg"
-            in result.stdout)
+    assert ("17 of 17 labelled photos match their folder; 3 not recognised: no-leaf scene.jpg, blue square.png, "
+            "sample_leaf.jpg" in result.stdout)
     scene = rows["garden-images/scene/no-leaf scene.jpg"]
     assert scene.startswith("ok") and "not recognised: no leaf" in scene and scene.endswith("not recognised")
     for key, row in labelled.items():
@@ -69,6 +69,7 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
     assert any(" " in key.rsplit("/", 1)[1] and key.isascii() for key in labelled)  # PlantVillage's own names
     assert rows["garden-images/phone/sample_leaf.jpg"].split()[0] == "ok"
     assert rows["garden-images/phone/sample_leaf.jpg"].endswith("not recognised")  # the houseplant
+    assert rows["garden-images/other/blue square.png"].endswith("not recognised")  # a picture of nothing
     assert "leaves-plantvillage knows 11 classes of Apple, Blueberry, Orange, Potato, Strawberry leaves" in result.stdout
     assert "single potato leaves" not in result.stdout and "answers potato" not in result.stdout
     pdf = rows["garden-images/phone/not-a-photo.jpg"]
@@ -85,17 +86,23 @@ def test_demo_diagnoses_real_test_photos_of_every_class_and_checks_each_against_
 
 
 def test_demo_without_shared_runs_on_the_committed_attributed_photos():
-    result = run("-m", "local.demo", "--photos", str(ROOT / "local" / "demo_photos"), "--photo", "")
+    fixtures = ROOT / "local"
+    result = run("-m", "local.demo", "--photos", str(fixtures / "demo_photos"), "--leaves", str(fixtures / "demo_leaves"),
+                 "--photo", "")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = demo_rows(result.stdout)
-    assert sum(row.endswith("matches folder") for row in rows.values()) == 6
-    assert "6 of 6 labelled photos match their folder" in result.stdout
+    # two potato photos of each class and one photo of each of the other eight classes, all diagnosed right
+    assert sum(row.endswith("matches folder") for row in rows.values()) == 14
+    assert "14 of 14 labelled photos match their folder" in result.stdout
+    assert "not recognised: no leaf" in rows["garden-images/scene/no-leaf scene.jpg"]
+    assert rows["garden-images/other/blue square.png"].endswith("not recognised")
     assert_quiet(result)
     assert "garden-images/phone/sample_leaf.jpg" not in rows
-    attribution = (ROOT / "local" / "demo_photos" / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    for photo in (ROOT / "local" / "demo_photos").rglob("*.JPG"):
-        assert photo.name in attribution
-    assert "CC BY-SA 3.0" in attribution and "PlantVillage" in attribution
+    for folder, licence in (("demo_photos", "CC BY-SA 3.0"), ("demo_leaves", "CC BY 4.0")):
+        attribution = (fixtures / folder / "ATTRIBUTION.md").read_text(encoding="utf-8")
+        photos = [p for p in (fixtures / folder).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+        assert photos and all(f"{photo.parent.name}/{photo.name}" in attribution for photo in photos)
+        assert licence in attribution and "PlantVillage" in attribution
 
 
 def assert_quiet(result: subprocess.CompletedProcess) -> None:
