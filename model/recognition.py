@@ -4,7 +4,10 @@ The rules live in metadata.json under "recognition", written by model.build, whi
 on the labelled --samples photos (model/calibration.py). Applied in this order, the first that
 fires gives the reason:
 
-1. no_leaf: the top-1 label is one marked as meaning "no leaf" (--no-leaf-label).
+1. no_leaf: the top-1 label is one marked as meaning "no leaf" (--no-leaf-label). Such a photo is
+   never recognised; the reason is "no leaf" only when the model is sure of it (top-1 probability
+   at least the confidence threshold), else the next rules give it: a houseplant the model
+   half-thinks is a scene is unfamiliar, not leafless.
 2. embedding_distance: the penultimate-layer embedding is far from every known class: the
    Mahalanobis distance to the nearest class mean under one shared covariance (arrays in
    recognition.npz beside metadata.json), or the cosine distance to the nearest class centroid
@@ -90,12 +93,13 @@ class Rules:
     def judge(self, label: str, confidence: float, embedding: np.ndarray | None = None) -> Verdict:
         """The verdict for a top-1 label and probability (and the embedding, when the model has one)."""
         distance = None if self.embedding is None or embedding is None else self.embedding.distance(embedding)
-        if label in self.no_leaf_labels:
+        sure = self.min_confidence is None or confidence >= self.min_confidence  # NaN: not sure
+        if label in self.no_leaf_labels and sure:
             return Verdict(False, NO_LEAF, distance)
         if self.embedding is not None and distance is not None and not distance <= self.embedding.max_distance:
             # NaN is not recognised either
             return Verdict(False, UNFAMILIAR, distance)
-        if self.min_confidence is not None and not confidence >= self.min_confidence:
+        if label in self.no_leaf_labels or not sure:
             return Verdict(False, NOT_SURE, distance)
         return Verdict(True, None, distance)
 

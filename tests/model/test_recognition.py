@@ -44,9 +44,21 @@ def test_an_embedding_far_from_every_class_is_unlike_the_training_photos():
 def test_no_leaf_comes_first_then_the_embedding_then_the_confidence():
     rules = Rules(("Background_without_leaves",), 0.9, check())
     far = np.array([0.0, 0.0, 1.0])
-    assert rules.judge("Background_without_leaves", 0.1, far).reason == NO_LEAF
+    assert rules.judge("Background_without_leaves", 0.95, far).reason == NO_LEAF
     assert rules.judge("Apple_scab", 0.1, far).reason == UNFAMILIAR
     assert rules.judge("Apple_scab", 0.1, np.array([1.0, 0.0, 0.0])).reason == NOT_SURE
+
+
+def test_a_no_leaf_answer_is_never_recognised_but_says_no_leaf_only_when_the_model_is_sure():
+    rules = Rules(("Background_without_leaves",), 0.9, check())
+    near, far = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    assert rules.judge("Background_without_leaves", 0.95, near).reason == NO_LEAF
+    # unsure of "no leaf" (a houseplant half taken for a scene): unfamiliar when far, else not sure
+    assert (rules.judge("Background_without_leaves", 0.5, far).recognized,
+            rules.judge("Background_without_leaves", 0.5, far).reason) == (False, UNFAMILIAR)
+    assert rules.judge("Background_without_leaves", 0.5, near).reason == NOT_SURE
+    assert not Rules(("Background_without_leaves",)).judge("Background_without_leaves", 0.01).recognized
+    assert rules.judge("Background_without_leaves", float("nan"), near).reason == NOT_SURE
 
 
 def test_no_rules_recognise_everything_and_say_so():
