@@ -79,19 +79,30 @@ def pump(queue_url: str, handler: Handler, batch_size: int = 10, max_batches: in
     """Feed the queue to the handler batch by batch until it is empty, failed messages included (each
     comes back after RETRY_AFTER_S, and the pump waits for it with a long poll). Returns the batches."""
     waiting: set[str] = set()  # failed messages not yet seen again
-    for batches in range(max_batches + 1):
+    batches = 0
+    for _polls in range(2 * max_batches + 1):
         # S3 queues its events before its reply returns, so an empty queue with no retry pending is done.
         event = receive_event(queue_url, batch_size, wait_seconds=RETRY_AFTER_S + 1 if waiting else 0)
         if event is None:
+            if waiting and in_flight(queue_url):
+                continue  # a failed message is still invisible (its new timeout came late): poll again
             return batches
         if batches == max_batches:
             break
         waiting -= {r["messageId"] for r in event["Records"]}
         reply = handler(event)
+        batches += 1
         if on_reply:
             on_reply(event, reply)
         waiting |= set(settle(queue_url, event, reply, retry_after=RETRY_AFTER_S))
     raise RuntimeError(f"queue not drained after {max_batches} batches")
+
+
+def in_flight(queue_url: str) -> bool:
+    """Whether the queue still holds a message, visible or not (SQS's counts are approximate; moto's exact)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    counts = _sqs().get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return any(int(counts.get(name, 0)) for name in names)
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
