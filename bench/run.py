@@ -345,7 +345,7 @@ def load_figures() -> int:
     print("load: 1,000 uploads through S3 -> SQS -> handler with faults (tests/reliability/test_load.py) ...", flush=True)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/reliability/test_load.py"],
-        check=False, cwd=ROOT, capture_output=True, text=True,
+        check=False, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "LOAD_UPLOADS": "1000"},
     )
     figures = [line for line in proc.stdout.splitlines() if line.startswith(("load:", "faults injected:", "throughput"))]
     print("\n".join(figures) if figures else proc.stdout[-2000:] + proc.stderr[-2000:])
