@@ -42,6 +42,8 @@ def recognition_lines(meta: ModelMetadata) -> list[str]:
     if "not_recognised_known" in calibration:
         lines.append(f"  on the {calibration['photos']} labelled --samples: known classes not recognised "
                      f"{calibration['not_recognised_known']:.2%}"
+                     + (f" ({calibration['not_recognised_known_held_out']:.2%} held out, "
+                        f"{calibration['folds']}-fold)" if "not_recognised_known_held_out" in calibration else "")
                      + (f", no-leaf photos not recognised {calibration['not_recognised_no_leaf']:.2%}"
                         if "not_recognised_no_leaf" in calibration else ""))
     lines.extend(f"  {note}" for key, note in calibration.items() if key.endswith("note"))

@@ -120,6 +120,9 @@ def gate_figures(meta: ModelMetadata, outcomes: Sequence[Any]) -> dict[str, Any]
         "reasons": reasons,
         "known_correct_and_recognised": round(sum(o.recognized and o.label == o.photo.truth for o in known)
                                               / len(known), 4) if known else None,
+        # What the build measured on its own --samples with the rules calibrated without each fold: the
+        # rate to expect on new photos when these are the photos the rules were calibrated on.
+        "known_held_out_at_build": (recognition.get("calibration") or {}).get("not_recognised_known_held_out"),
         "confusion": {"rows_are": "folder (truth)", "columns_are": "predicted, then not recognised",
                       "columns": labels + [NOT_RECOGNISED], "counts": counts},
         "unknown_recognised": [{"path": str(o.photo.path), "group": o.photo.group, "label": o.label,
@@ -140,6 +143,9 @@ def render_gate(gate: dict[str, Any], labels: list[str], width: int) -> list[str
         lines.append(f"  reason {reason!r}: " + ", ".join(f"{g} {n}" for g, n in by_group.items()))
     if gate["known_correct_and_recognised"] is not None:
         lines.append(f"  known-class photos right and recognised: {gate['known_correct_and_recognised']:.2%}")
+    if gate.get("known_held_out_at_build") is not None:
+        lines.append(f"  known classes not recognised when held out at build time (calibrated without them, "
+                     f"k-fold): {gate['known_held_out_at_build']:.2%}")
     lines.append("")
     lines.append("confusion matrix with the gate (rows: folder, columns: predicted, then not recognised)")
     lines.append(f"{'':{width + 4}}" + "".join(f"{i:>7}" for i in range(len(labels))) + "    n/r")

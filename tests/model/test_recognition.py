@@ -97,6 +97,17 @@ def test_calibration_rejects_about_the_asked_share_of_known_photos_and_marks_no_
     assert 0.01 <= figures["not_recognised_known"] <= 0.05 and figures["not_recognised_no_leaf"] == 1.0
 
 
+def test_the_held_out_figure_judges_each_photo_with_rules_calibrated_without_it():
+    probs, _, truth = calibration_set(np.random.default_rng(1))
+    probs[0, 0] = 0.1  # one unsure photo of a known class: in-sample, the lowest quantile is that photo itself
+    calibration = calibrate(probs, None, truth, LABELS, ("Background_without_leaves",), false_reject=0.001)
+    figures = calibration.figures
+    assert calibration.rules.min_confidence == pytest.approx(0.1) and figures["not_recognised_known"] == 0.0
+    # calibrated on the other folds the threshold is about 0.7, so the photo left out is not recognised
+    assert figures["not_recognised_known_held_out"] == pytest.approx(1 / 200) and figures["folds"] == 5
+    assert "not_recognised_known_held_out" not in calibrate(probs, None, truth, LABELS, folds=0).figures
+
+
 def test_calibration_without_embeddings_or_with_thin_classes_leaves_the_embedding_rule_off():
     probs, embeddings, truth = calibration_set(np.random.default_rng(1))
     assert calibrate(probs, None, truth, LABELS).rules.active_rules == ("min_confidence",)
