@@ -34,13 +34,16 @@ invoke: $(VENV)/.demo-deps
 api: $(VENV)/.demo-deps
 	$(PY) -m local.api $(if $(PORT),--port $(PORT))
 
-# Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/).
+# Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/), in
+# TEST_WORKERS processes (pytest-xdist; default 2, this machine's cores). A test file stays on one
+# worker, so its module fixtures (a model build, a local stack) run once.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow.
 test-unit: $(VENV)/.test-deps
-	$(PY) -m pytest -m unit --disable-socket --allow-unix-socket
+	$(PY) -m pytest -n $(TEST_WORKERS) -m unit --disable-socket --allow-unix-socket
 
 # ruff over the repository; mypy on the function and the model package ([tool.mypy] in pyproject.toml).
 lint: $(VENV)/.test-deps
