@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +60,28 @@ def moto_server(port: int = 0) -> Iterator[str]:
 _BOOTSTRAP_REQUESTS = 3
 
 
+# Run in the server's own process (python -c): moto's threaded server on a port the kernel picks, the
+# port on stdout; it serves until the parent ends it.
+_SERVE = """
+import logging, threading
+from moto.server import ThreadedMotoServer
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+threading.Event().wait()
+"""
+
+
+def _read_port(server: subprocess.Popen, timeout: float) -> int:
+    """The port the server process printed, or RuntimeError if it printed none in time or ended."""
+    ready, _, _ = select.select([server.stdout], [], [], timeout)
+    line = server.stdout.readline() if ready and server.stdout else ""
+    if not line.strip().isdigit():
+        raise RuntimeError("moto server process did not start")
+    return int(line)
+
+
 @contextmanager
 def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
     """moto's server in a process of its own; with enforce_iam, every request after create_admin's is
@@ -69,24 +90,16 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
     moto reads INITIAL_NO_AUTH_ACTION_COUNT once, when it is imported: it must be in the server
     process's environment, which an in-process ThreadedMotoServer (moto already imported) cannot give.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = dict(os.environ)
     if enforce_iam:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_BOOTSTRAP_REQUESTS)
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The server binds port 0 itself and prints the port it got: a port probed free here and handed over
+    # could be taken in between by another process doing the same (two test workers, CI's runtime run),
+    # and both would then talk to one server.
+    server = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
     try:
-        deadline = time.monotonic() + 120  # importing moto takes seconds, minutes on a loaded machine
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto server process did not start") from None
-                time.sleep(0.1)
+        port = _read_port(server, timeout=120)  # importing moto takes seconds, minutes on a loaded machine
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
@@ -95,6 +108,8 @@ def moto_server_process(enforce_iam: bool = False) -> Iterator[str]:
         except subprocess.TimeoutExpired:  # a loaded machine: SIGTERM's handler did not get the CPU in time
             server.kill()
             server.wait()
+        if server.stdout:
+            server.stdout.close()
 
 
 def create_admin(endpoint: str, name: str = "local-admin") -> dict[str, str]:
