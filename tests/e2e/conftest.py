@@ -57,20 +57,36 @@ def handler_keys(local_stack: LocalStack) -> dict[str, str]:
     return create_policy_user("leaf-diagnosis-function", handler_policy())
 
 
+# The environment this layer's stack sets: endpoint, region, the admin's keys, the function's settings.
+STACK_ENV: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     patch = pytest.MonkeyPatch()
     with moto_server_process(enforce_iam=True) as endpoint:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        STACK_ENV.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"})
         patch.delenv("AWS_SESSION_TOKEN", raising=False)
-        for name, value in create_admin(endpoint).items():
-            patch.setenv(name, value)  # the tests' own clients: setup and checks
-        patch.setenv("TABLE_NAME", TABLE)
-        patch.setenv("IMAGES_BUCKET", BUCKET)
-        patch.setenv("RESULT_SINK", "both")
+        for name, value in STACK_ENV.items():
+            patch.setenv(name, value)
+        STACK_ENV.update(create_admin(endpoint))  # the tests' own clients: setup and checks
+        STACK_ENV.update({"TABLE_NAME": TABLE, "IMAGES_BUCKET": BUCKET, "RESULT_SINK": "both"})
+        for name, value in STACK_ENV.items():
+            patch.setenv(name, value)
         stack = create_resources(bucket=BUCKET, table=TABLE, queue="e2e-events")
         yield stack
+    patch.undo()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stack_env(local_stack: LocalStack) -> Iterator[None]:
+    """Each module, its module-scoped fixtures included, talks to this stack: with test workers, another
+    layer's session fixture (tests/reliability's moto) may have pointed the environment at its own."""
+    patch = pytest.MonkeyPatch()
+    patch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for name, value in STACK_ENV.items():
+        patch.setenv(name, value)
+    yield
     patch.undo()
 
 
