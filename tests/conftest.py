@@ -53,6 +53,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(layer)
         if layer == "unit":
             item.add_marker("disable_socket")
+    # The slow files first: with two workers (make test) they then run beside the many short tests
+    # instead of one of them alone at the end while the other worker idles.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

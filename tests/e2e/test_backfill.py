@@ -51,6 +51,7 @@ def run(*args: str) -> int:
     return backfill.main([*args, "--no-progress"])
 
 
+@pytest.mark.slow
 def test_500_objects_are_diagnosed_and_a_second_run_does_nothing(app, bucket, capsys):
     expected = upload([f"garden-images/bulk/{i:03d}.jpg" for i in range(500)])
     assert run(f"s3://{BUCKET}/garden-images/bulk/", "--workers", "4") == 0

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 
 from local.faults import FaultPlan
 from model.synthetic import LABELS, make_leaf
@@ -32,6 +33,7 @@ def p95(values):
     return ordered[int(0.95 * (len(ordered) - 1))]
 
 
+@pytest.mark.slow
 def test_every_upload_gives_one_result_none_lost_none_twice(make_rig, moto_process, fast_backoff):
     rig = make_rig(WEATHER, upstream=moto_process)
     sqs = boto3.client("sqs")

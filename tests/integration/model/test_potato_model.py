@@ -56,6 +56,7 @@ def test_accuracy_on_every_test_photo_through_the_handler_is_at_least_97_percent
     assert all(sum(oks) / len(oks) >= 0.95 for oks in per_class.values()), per_class
 
 
+@pytest.mark.slow
 def test_make_model_rebuilds_the_committed_model_bit_for_bit(tmp_path):
     """The bundled model is what the project's own build makes of the shared .h5 (the Makefile's recipe)."""
     if not POTATO_DATA.is_dir():
