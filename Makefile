@@ -39,10 +39,11 @@ api: $(VENV)/.demo-deps
 
 # Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/), in
 # TEST_WORKERS processes (pytest-xdist; default 2, this machine's cores). A test file stays on one
-# worker, so its module fixtures (a model build, a local stack) run once.
+# worker, so its module fixtures (a model build, a local stack) run once; files go out in collection
+# order (tests/conftest.py puts the slow ones first), not xdist's largest-file-first.
 TEST_WORKERS ?= 2
 test: $(VENV)/.test-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow.
 test-unit: $(VENV)/.test-deps
