@@ -218,7 +218,7 @@ def report(bucket: str, uploads: list[Upload], table: Any, labels: tuple[str, ..
         folders.append(folder)
         rows.append((INDENT + name, item.get("status", "MISSING"),
                      shown_label(item),
-                     f"{float(confidence):.3f}" if confidence != "" else "", str(item.get("latency_ms", "")),
+                     f"{float(confidence):.3f}" if confidence != "" else "", _milliseconds(item.get("latency_ms")),
                      _same_or(meta.get("diagnosis-label", "-"), item.get("label")), verdict))
     header, *lines = render_table(_HEADER, rows, max_width=TABLE_WIDTH, keep_end=(0,))
     print(header)
@@ -250,6 +250,11 @@ def knows(model: Any, labels: tuple[str, ...]) -> str:
                     for label in labels if label not in no_leaf})
     name = getattr(model, "name", None) or "the model"
     return f"{name} knows {len(labels) - len(no_leaf)} classes of {', '.join(crops)} leaves"
+
+
+def _milliseconds(latency: Any) -> str:
+    """The ms column, always six wide: a slow photo (100 ms and more) must not narrow the label column."""
+    return "" if latency in (None, "") else f"{float(latency):6.1f}"
 
 
 def _same_or(written: str, label: str | None) -> str:
