@@ -11,17 +11,16 @@ Needs Debian's chromium + chromium-driver; skips, saying so, where absent.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from local.api import api_stack
-from tests.conftest import POTATO_DATA, POTATO_MODEL_DIR, ROOT
+from tests.conftest import POTATO_DATA, ROOT
 from tests.e2e.chromium import needs_chromium
 from tests.e2e.test_results_page import SCREENSHOTS, browser  # noqa: F401 - the fixture
+from tests.local_stack import running_api_stack
 
 pytestmark = needs_chromium
 HOSTILE_KEY = "garden-images/<script>window.pwned=1</script><img src=x onerror=window.pwned=2>.jpg"
@@ -40,17 +39,9 @@ def real_photo() -> Any:
 def stack(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A stack of its own per test: after tests/e2e's autouse fixtures, so these variables win. Its names
     are the test's: moto's server runs in this process, whose state outlives the server."""
-    saved = dict(os.environ)
     suffix = str(abs(hash(request.node.name)) % 10**6)
-    os.environ.update({"MODEL_DIR": str(POTATO_MODEL_DIR), "TABLE_NAME": f"leaf-diagnoses-page-{suffix}",
-                       "IMAGES_BUCKET": f"leaf-images-page-{suffix}", "RESULT_SINK": "both",
-                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR", "LOCAL_API_QUIET": "1"})
-    try:
-        with api_stack(samples=False) as running:
-            yield running
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with running_api_stack(f"leaf-diagnoses-page-{suffix}", f"leaf-images-page-{suffix}", "both") as running:
+        yield running
 
 
 def preflight(stack: Any, origin: str) -> int:

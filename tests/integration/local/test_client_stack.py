@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -16,24 +15,16 @@ from typing import Any
 import pytest
 
 from local import folder_client
-from local.api import api_stack
-from tests.conftest import POTATO_MODEL_DIR, ROOT
+from tests.conftest import ROOT
+from tests.local_stack import running_api_stack
 
 DEMO = ROOT / "local" / "demo_photos"
 
 
 @pytest.fixture
 def stack() -> Iterator[Any]:
-    saved = dict(os.environ)
-    os.environ.update({"MODEL_DIR": str(POTATO_MODEL_DIR), "TABLE_NAME": "leaf-diagnoses-client", "IMAGES_BUCKET": "leaf-images-client",
-                       "RESULT_SINK": "dynamodb", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
-                       "LOCAL_API_QUIET": "1"})
-    try:
-        with api_stack(samples=False) as running:
-            yield running
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with running_api_stack("leaf-diagnoses-client", "leaf-images-client", "dynamodb") as running:
+        yield running
 
 
 def test_upload_a_folder_then_export_every_result_through_the_real_routes(stack, tmp_path, monkeypatch):
