@@ -11,8 +11,6 @@ GET /diagnoses/{key}?wait=20 until every result is stored. `export` follows GET 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from local.api_session import ApiError, add_auth_options, call_json, session_from
+from local.result_files import write_records
 
 PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 WAIT_S = 20  # each GET holds up to this long server-side
@@ -127,17 +126,9 @@ def stored_results(api: str, session: requests.Session, *, prefix: str | None = 
 
 def write_results(records: list[dict[str, Any]], out: Path) -> None:
     """CSV (one row each, the columns of the first record) or JSON (a list), by the file's suffix."""
-    if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return
-    if out.suffix.lower() != ".csv":
+    if out.suffix.lower() not in (".json", ".csv"):
         raise ApiError(f"--out must end in .csv or .json, not {out.name!r}")
-    columns = list(dict.fromkeys(name for record in records for name in record))
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()})
+    write_records(records, out)
 
 
 def table(records: list[dict[str, Any]]) -> str:

@@ -11,8 +11,6 @@ thumbnails. A Query on the listing index, page by page, never a Scan of the tabl
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from handler.listing import INDEX_NAME, listing_of
 from handler.stores import DynamoResultStore
+from local.result_files import write_records
 
 
 def stored(dynamodb: Any, table: str, bucket: str, *, prefix: str = "", since: str | None = None) -> Iterator[dict[str, Any]]:
@@ -37,18 +36,6 @@ def stored(dynamodb: Any, table: str, bucket: str, *, prefix: str = "", since: s
     for page in dynamodb.get_paginator("query").paginate(**request):
         for raw in page.get("Items", []):
             yield store.shown(raw)
-
-
-def write(records: list[dict[str, Any]], out: Path) -> None:
-    if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return
-    columns = list(dict.fromkeys(name for record in records for name in record))
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BadRequestError as exc:  # a --since that is no time
         parser.error(exc.msg)
-    write(records, args.out)
+    write_records(records, args.out)
     print(f"wrote {len(records)} stored diagnoses to {args.out}")
     return 0
 
