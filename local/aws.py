@@ -37,6 +37,15 @@ def use_local_credentials(endpoint: str) -> None:
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ["AWS_DEFAULT_REGION"] = REGION
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    fresh_default_session()
+
+
+def fresh_default_session() -> None:
+    """A new boto3 default session: the old one keeps the credentials it read first, whatever the
+    environment says now, so clients made after a change of keys would still sign with the old ones."""
+    import boto3
+
+    boto3.setup_default_session()
 
 
 @contextmanager

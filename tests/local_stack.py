@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from local.aws import fresh_default_session
 from tests.conftest import POTATO_MODEL_DIR
 
 
@@ -25,3 +26,4 @@ def running_api_stack(table: str, bucket: str, sink: str) -> Iterator[Any]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        fresh_default_session()

@@ -19,6 +19,7 @@ from local.aws import (
     create_policy_user,
     create_resources,
     drain_events,
+    fresh_default_session,
     moto_server_process,
 )
 from local.context import LocalContext
@@ -73,6 +74,7 @@ def local_stack() -> Iterator[LocalStack]:
         STACK_ENV.update({"TABLE_NAME": TABLE, "IMAGES_BUCKET": BUCKET, "RESULT_SINK": "both"})
         for name, value in STACK_ENV.items():
             patch.setenv(name, value)
+        fresh_default_session()  # boto3.client() signs with the admin's keys, not ones read earlier
         stack = create_resources(bucket=BUCKET, table=TABLE, queue="e2e-events")
         yield stack
     patch.undo()
@@ -81,11 +83,13 @@ def local_stack() -> Iterator[LocalStack]:
 @pytest.fixture(scope="module", autouse=True)
 def _stack_env(local_stack: LocalStack) -> Iterator[None]:
     """Each module, its module-scoped fixtures included, talks to this stack: with test workers, another
-    layer's session fixture (tests/reliability's moto) may have pointed the environment at its own."""
+    layer's session fixture (tests/reliability's moto) may have pointed the environment, and boto3's
+    default session, at its own."""
     patch = pytest.MonkeyPatch()
     patch.delenv("AWS_SESSION_TOKEN", raising=False)
     for name, value in STACK_ENV.items():
         patch.setenv(name, value)
+    fresh_default_session()
     yield
     patch.undo()
 

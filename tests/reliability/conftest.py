@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from local.aws import LocalStack, create_resources, moto_server, moto_server_process
+from local.aws import LocalStack, create_resources, fresh_default_session, moto_server, moto_server_process
 from local.context import LocalContext
 from local.faults import FaultPlan, FaultProxy
 from local.queue import pump, receive_event
@@ -54,6 +54,7 @@ def moto_endpoint() -> Iterator[str]:
         patch.setenv("TABLE_NAME", "leaf-diagnoses-reliability")  # handler.app builds its container from this
         patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         _emit_sequencers_like_s3(patch)
+        fresh_default_session()
         yield endpoint
     patch.undo()
 
