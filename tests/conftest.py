@@ -81,6 +81,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
         CPU_SECONDS[item.nodeid] = _cpu_now() - started  # setup, call and teardown together
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker
+    if workeroutput is not None:
+        workeroutput["cpu_seconds"] = dict(CPU_SECONDS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist's controller: gather each worker's figures for the summary."""
+    CPU_SECONDS.update(getattr(node, "workeroutput", {}).get("cpu_seconds", {}))
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     count = config.getoption("--cpu-durations")
     if not count or not CPU_SECONDS:
