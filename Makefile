@@ -11,6 +11,11 @@ EVENT ?= events/s3-put.json
 SHARED ?= ../shared
 POTATO := $(SHARED)/data/potato
 
+# Every command here writes bytecode as modules are first imported, even where PYTHONDONTWRITEBYTECODE
+# is set (as on these machines): otherwise each test worker and each subprocess a test starts compiles
+# TensorFlow, moto and the rest again (collecting the tests: 27 s of CPU that way, 14 s from bytecode).
+export PYTHONDONTWRITEBYTECODE :=
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -19,13 +24,12 @@ $(VENV)/.demo-deps: layer/requirements.txt requirements-local.txt | $(PY)
 	$(PY) -m pip install --progress-bar on -r layer/requirements.txt -r requirements-local.txt
 	touch $@
 
-# Tests: everything, including TensorFlow for the Keras runtime and model building. pip compiles the
-# bytecode as it installs (its default; keep it): where PYTHONDONTWRITEBYTECODE is set, as on these
-# machines, nothing compiled later is ever written, and every process - each test worker, each
-# subprocess a test starts - compiles TensorFlow, moto and the rest again on import (collecting the
-# tests took 27 s of CPU that way, 14 s from compiled files).
+# Tests: everything, including TensorFlow for the Keras runtime and model building. No bytecode is
+# compiled at install (pip's default compiles every file of every package, most never imported: 170 s of
+# CPU for this install here, 93 s without); it is written as modules are imported (above).
+NO_COMPILE := --no-compile
 $(VENV)/.test-deps: requirements-dev.txt layer/requirements.txt requirements-local.txt | $(PY)
-	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar on $(NO_COMPILE) -r requirements-dev.txt
 	touch $@ $(VENV)/.demo-deps
 
 demo: $(VENV)/.demo-deps
@@ -90,7 +94,7 @@ bench: $(VENV)/.test-deps
 DEPLOY_VENV := .venv-deploy
 $(DEPLOY_VENV)/.deps: requirements-deploy.txt
 	PYENV_VERSION=3.12.1 python3.12 -m venv $(DEPLOY_VENV) || $(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/pip install --progress-bar on -r requirements-deploy.txt
+	$(DEPLOY_VENV)/bin/pip install --progress-bar on $(NO_COMPILE) -r requirements-deploy.txt
 	touch $@
 
 
@@ -116,7 +120,7 @@ venvs: $(DEPLOY_VENV)/.deps $(RUNTIME_VENV)/.deps
 ARCH := $(shell uname -m)
 $(RUNTIME_VENV)/.deps: requirements-runtime-test.txt
 	PYENV_VERSION=3.12.1 python3.12 -m venv $(RUNTIME_VENV) || $(PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/pip install --progress-bar on -r requirements-runtime-test.txt
+	$(RUNTIME_VENV)/bin/pip install --progress-bar on $(NO_COMPILE) -r requirements-runtime-test.txt
 	touch $@
 
 # The set keeps botocore's models of the services the tests' own setup calls besides the function's
