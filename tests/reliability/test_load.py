@@ -1,6 +1,6 @@
 """Uploads through local S3 → SQS → handler in Lambda-sized batches, with duplicates and faults.
 
-300 in the suite; `make bench` (bench.run --load) runs 1,000 with LOAD_UPLOADS and prints the throughput.
+200 in the suite; `make bench` (bench.run --load) runs 1,000 with LOAD_UPLOADS and prints the throughput.
 """
 
 import io
@@ -15,7 +15,7 @@ import pytest
 from local.faults import FaultPlan
 from model.synthetic import LABELS, make_leaf
 
-UPLOADS = int(os.environ.get("LOAD_UPLOADS", "300"))
+UPLOADS = int(os.environ.get("LOAD_UPLOADS", "200"))
 BATCH = 10  # the SQS event source's default batch size
 DUPLICATE_RATE = 0.1  # share of S3 events delivered a second time
 WEATHER = FaultPlan(error_rate=0.03, lost_reply_rate=0.01, delay_rate=0.05, max_delay_s=0.02,
