@@ -43,16 +43,19 @@ api: $(VENV)/.demo-deps
 	$(PY) -m local.api $(if $(PORT),--port $(PORT))
 
 # Every layer: unit, integration (tests/integration/, tests/reliability/) and e2e (tests/e2e/), in
-# TEST_WORKERS processes (pytest-xdist; default 2, this machine's cores). A test file stays on one
-# worker, so its module fixtures (a model build, a local stack) run once; files go out in collection
-# order (tests/conftest.py puts the slow ones first), not xdist's largest-file-first.
-TEST_WORKERS ?= 2
+# TEST_WORKERS processes (pytest-xdist; default 3 on this machine's 2 cores: many tests wait on moto, a
+# long poll or a subprocess, and a third worker fills those waits; fresh-clone CI 11 m 29 s with two,
+# 11 m 12 s with three). A test file stays on one worker, so its module fixtures (a model build, a local
+# stack) run once; files go out in collection order (tests/conftest.py puts the slow ones first), not
+# xdist's largest-file-first.
+TEST_WORKERS ?= 3
 test: $(VENV)/.test-deps
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow.
+# The unit layer alone: no network (pytest-socket), no moto server, no TensorFlow. Pure CPU: one worker a core.
+UNIT_WORKERS ?= 2
 test-unit: $(VENV)/.test-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) -m unit --disable-socket --allow-unix-socket
+	$(PY) -m pytest -n $(UNIT_WORKERS) -m unit --disable-socket --allow-unix-socket
 
 # ruff over the repository; mypy on the function and the model package ([tool.mypy] in pyproject.toml).
 lint: $(VENV)/.test-deps
