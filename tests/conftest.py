@@ -53,8 +53,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(layer)
         if layer == "unit":
             item.add_marker("disable_socket")
-    # The slow files first: with two workers (make test) they then run beside the many short tests
-    # instead of one of them alone at the end while the other worker idles.
+    # The slow files first: with several workers (make test) they then run beside the many short tests
+    # instead of one of them alone at the end while the other workers idle.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

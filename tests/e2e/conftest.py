@@ -62,19 +62,22 @@ def handler_keys(local_stack: LocalStack) -> dict[str, str]:
 STACK_ENV: dict[str, str] = {}
 
 
+def use_stack_env(patch: pytest.MonkeyPatch) -> None:
+    """Point the environment, and boto3's default session (it keeps the keys it read first), at this stack."""
+    patch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for name, value in STACK_ENV.items():
+        patch.setenv(name, value)
+    fresh_default_session()
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     patch = pytest.MonkeyPatch()
     with moto_server_process(enforce_iam=True) as endpoint:
         STACK_ENV.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"})
-        patch.delenv("AWS_SESSION_TOKEN", raising=False)
-        for name, value in STACK_ENV.items():
-            patch.setenv(name, value)
         STACK_ENV.update(create_admin(endpoint))  # the tests' own clients: setup and checks
         STACK_ENV.update({"TABLE_NAME": TABLE, "IMAGES_BUCKET": BUCKET, "RESULT_SINK": "both"})
-        for name, value in STACK_ENV.items():
-            patch.setenv(name, value)
-        fresh_default_session()  # boto3.client() signs with the admin's keys, not ones read earlier
+        use_stack_env(patch)
         stack = create_resources(bucket=BUCKET, table=TABLE, queue="e2e-events")
         yield stack
     patch.undo()
@@ -83,13 +86,9 @@ def local_stack() -> Iterator[LocalStack]:
 @pytest.fixture(scope="module", autouse=True)
 def _stack_env(local_stack: LocalStack) -> Iterator[None]:
     """Each module, its module-scoped fixtures included, talks to this stack: with test workers, another
-    layer's session fixture (tests/reliability's moto) may have pointed the environment, and boto3's
-    default session, at its own."""
+    layer's session fixture (tests/reliability's moto) may have pointed the environment at its own."""
     patch = pytest.MonkeyPatch()
-    patch.delenv("AWS_SESSION_TOKEN", raising=False)
-    for name, value in STACK_ENV.items():
-        patch.setenv(name, value)
-    fresh_default_session()
+    use_stack_env(patch)
     yield
     patch.undo()
 
